@@ -1,0 +1,353 @@
+"""Reading a file into plain JSON values while remembering where every node came from.
+
+Both YAML and JSON go through here.  The result is a :class:`Source`: the document as
+plain dicts, lists and scalars, plus a table from *pointers* (tuples of keys and list
+indices, like JSON Pointer) to the line and column of each key and value.
+
+Loading is safe by construction: PyYAML's safe constructors only, no tags that build
+objects, and nothing in a file can import or execute code.  Duplicate mapping keys are an
+error (AWS rejects duplicate state names; YAML would silently keep the last one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from flowengine.errors import LoadError
+from flowengine.model.diagnostics import Diagnostic, Span
+
+Pointer = tuple[str | int, ...]
+
+#: Files larger than this are refused before parsing (a definition is at most 1 MiB on AWS;
+#: an app file embeds several of them).
+MAX_FILE_BYTES = 8 * 1024 * 1024
+#: Nesting deeper than this is refused: far beyond any real definition, and it keeps the
+#: recursive walks below Python's recursion limit.
+MAX_DEPTH = 200
+
+try:  # the C composer is several times faster; fall back to pure Python where it is absent
+    _YamlLoader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _YamlLoader = yaml.SafeLoader
+
+_BOOL = {"true": True, "false": False, "True": True, "False": False, "TRUE": True, "FALSE": False}
+
+
+@dataclass
+class Source:
+    """A loaded document and the positions of its nodes.
+
+    ``value`` is the document as plain JSON-compatible Python values.  ``span(ptr)`` gives
+    the position of the value at ``ptr`` (falling back to the nearest ancestor), and
+    ``key_span(ptr)`` the position of the mapping key that names it.
+    """
+
+    path: str
+    value: Any
+    kind: str  # "yaml" | "json" | "dict"
+    _values: dict[Pointer, tuple[int, int]] = field(default_factory=dict, repr=False)
+    _keys: dict[Pointer, tuple[int, int]] = field(default_factory=dict, repr=False)
+    _text: str | None = field(default=None, repr=False)
+    _indexed: bool = field(default=True, repr=False)
+
+    def _ensure_index(self) -> None:
+        if self._indexed:
+            return
+        self._indexed = True
+        if self._text is None:
+            return
+        # JSON is parsed with the fast json module; positions are only needed when there is
+        # something to report, so they are computed here, on first use.  YAML 1.1 is close
+        # enough to JSON for positions once tabs (legal JSON whitespace) become spaces.
+        try:
+            node = yaml.compose(self._text.replace("\t", " "), Loader=_YamlLoader)
+        except yaml.YAMLError:
+            return
+        if node is not None:
+            _index_node(node, (), self._values, self._keys, 0)
+
+    def span(self, ptr: Pointer = ()) -> Span:
+        """Where the value at ``ptr`` starts (or its nearest located ancestor)."""
+        self._ensure_index()
+        p = tuple(ptr)
+        while True:
+            pos = self._values.get(p)
+            if pos is not None:
+                return Span(self.path, pos[0], pos[1])
+            if not p:
+                return Span(self.path, 1, 1)
+            p = p[:-1]
+
+    def key_span(self, ptr: Pointer) -> Span:
+        """Where the key naming ``ptr`` stands (the value's position for list items)."""
+        self._ensure_index()
+        pos = self._keys.get(tuple(ptr))
+        if pos is not None:
+            return Span(self.path, pos[0], pos[1])
+        return self.span(ptr)
+
+    def with_prefix(self, prefix: Pointer) -> "SubSource":
+        """A view whose pointers are relative to ``prefix`` (an ASL definition inside an app file)."""
+        return SubSource(self, tuple(prefix))
+
+
+@dataclass(frozen=True)
+class SubSource:
+    """A view on part of a :class:`Source`: pointers are relative to ``prefix``."""
+
+    root: Source
+    prefix: Pointer
+
+    @property
+    def path(self) -> str:
+        return self.root.path
+
+    @property
+    def value(self) -> Any:
+        v = self.root.value
+        for k in self.prefix:
+            v = v[k]
+        return v
+
+    def span(self, ptr: Pointer = ()) -> Span:
+        return self.root.span(self.prefix + tuple(ptr))
+
+    def key_span(self, ptr: Pointer) -> Span:
+        return self.root.key_span(self.prefix + tuple(ptr))
+
+    def with_prefix(self, prefix: Pointer) -> "SubSource":
+        return SubSource(self.root, self.prefix + tuple(prefix))
+
+
+def _fail(path: str, code: str, message: str, line: int = 1, col: int = 1, hint: str | None = None) -> LoadError:
+    return LoadError([Diagnostic(code, message, Span(path, line, col), hint=hint)])
+
+
+def read_text(path: str) -> str:
+    """Read a file as UTF-8 text, turning every way it can fail into a located LoadError."""
+    if not os.path.exists(path):
+        raise _fail(path, "FE101", "file not found", hint="check the path")
+    if os.path.isdir(path):
+        raise _fail(path, "FE101", "is a directory, not a file", hint="name an app file or an ASL definition")
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            raise _fail(
+                path, "FE103", f"file is {size / 1048576:.1f} MiB; the limit is {MAX_FILE_BYTES // 1048576} MiB",
+                hint="an ASL definition is at most 1 MiB on AWS",
+            )
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise _fail(path, "FE101", f"cannot read file: {exc.strerror or exc}") from None
+    if b"\x00" in data[:8192]:
+        raise _fail(path, "FE102", "binary file, not YAML or JSON text", hint="name an app file or an ASL definition")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise _fail(path, "FE102", f"not UTF-8 text (byte 0x{data[exc.start]:02x})", line, 1) from None
+    return text
+
+
+def load_file(path: str) -> Source:
+    """Load a YAML or JSON file into a :class:`Source`; raise LoadError with a location on failure."""
+    text = read_text(path)
+    return load_text(text, path)
+
+
+def load_text(text: str, path: str = "<string>") -> Source:
+    """Parse YAML or JSON text.  JSON is recognised by a ``.json`` name or a leading ``{``."""
+    if not text.strip():
+        raise _fail(path, "FE104", "empty file", hint="an app file starts with 'app:'; an ASL definition with '{\"StartAt\": ...'")
+    stripped = text.lstrip()
+    if path.endswith(".json") or (stripped.startswith("{") and not path.endswith((".yaml", ".yml"))):
+        return _load_json(text, path)
+    return _load_yaml(text, path)
+
+
+def _load_json(text: str, path: str) -> Source:
+    dup: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in items:
+            if k in out:
+                dup.append(k)
+            out[k] = v
+        return out
+
+    try:
+        value = json.loads(text, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        raise _fail(path, "FE105", f"malformed JSON: {exc.msg}", exc.lineno, exc.colno) from None
+    except RecursionError:
+        raise _fail(path, "FE106", f"nesting is too deep (limit {MAX_DEPTH})") from None
+    src = Source(path, value, "json", _text=text, _indexed=False)
+    if dup:
+        src._ensure_index()
+        raise LoadError([_duplicate(src, k) for k in dict.fromkeys(dup)])
+    _check_depth(value, path)
+    return src
+
+
+def _duplicate(src: Source, key: str) -> Diagnostic:
+    # find the second occurrence of the key for the location; the index records the last one
+    for ptr in src._keys:
+        if ptr and ptr[-1] == key:
+            return Diagnostic(
+                "FE107", f"duplicate key '{key}'", src.key_span(ptr),
+                hint="AWS rejects duplicate state names and fields; YAML and JSON would keep only the last one",
+            )
+    return Diagnostic("FE107", f"duplicate key '{key}'", Span(src.path))
+
+
+def _check_depth(value: Any, path: str) -> None:
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        v, d = stack.pop()
+        if d > MAX_DEPTH:
+            raise _fail(path, "FE106", f"nesting is too deep (limit {MAX_DEPTH})")
+        if isinstance(v, dict):
+            stack.extend((x, d + 1) for x in v.values())
+        elif isinstance(v, list):
+            stack.extend((x, d + 1) for x in v)
+
+
+def _load_yaml(text: str, path: str) -> Source:
+    try:
+        docs = list(yaml.compose_all(text, Loader=_YamlLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or "malformed YAML"
+        hint = None
+        if "\\t" in problem or "tab" in problem.lower() or (mark and _is_tab_at(text, mark.line, mark.column)):
+            problem = "a tab character in indentation"
+            hint = "YAML indents with spaces only"
+        elif exc.context:
+            hint = exc.context
+        raise _fail(path, "FE105", f"malformed YAML: {problem}", line, col, hint) from None
+    except yaml.YAMLError as exc:
+        raise _fail(path, "FE105", f"malformed YAML: {exc}") from None
+    except RecursionError:
+        raise _fail(path, "FE106", f"nesting is too deep (limit {MAX_DEPTH})") from None
+    if len(docs) > 1:
+        raise _fail(path, "FE105", "more than one YAML document in the file", hint="keep one document; remove the '---' separators")
+    if not docs or docs[0] is None:
+        raise _fail(path, "FE104", "empty file")
+    values: dict[Pointer, tuple[int, int]] = {}
+    keys: dict[Pointer, tuple[int, int]] = {}
+    errors: list[Diagnostic] = []
+    try:
+        value = _construct(docs[0], (), values, keys, errors, path, 0)
+    except RecursionError:
+        raise _fail(path, "FE106", f"nesting is too deep (limit {MAX_DEPTH})") from None
+    if errors:
+        raise LoadError(errors)
+    return Source(path, value, "yaml", values, keys)
+
+
+def _is_tab_at(text: str, line: int, col: int) -> bool:
+    lines = text.splitlines()
+    return 0 <= line < len(lines) and "\t" in lines[line][: col + 1]
+
+
+def _index_node(node: yaml.Node, ptr: Pointer, values: dict, keys: dict, depth: int) -> None:
+    values[ptr] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if depth > MAX_DEPTH:
+        return
+    if isinstance(node, yaml.MappingNode):
+        for knode, vnode in node.value:
+            key = str(knode.value)
+            sub = ptr + (key,)
+            keys[sub] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
+            _index_node(vnode, sub, values, keys, depth + 1)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index_node(item, ptr + (i,), values, keys, depth + 1)
+
+
+def _construct(node: yaml.Node, ptr: Pointer, values: dict, keys: dict, errors: list[Diagnostic], path: str, depth: int) -> Any:
+    values[ptr] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if depth > MAX_DEPTH:
+        raise _fail(path, "FE106", f"nesting is too deep (limit {MAX_DEPTH})", *values[ptr])
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for knode, vnode in node.value:
+            if knode.tag == "tag:yaml.org,2002:merge":
+                errors.append(Diagnostic("FE108", "YAML merge keys ('<<') are not supported", _mark(path, knode),
+                                         hint="write the fields out; flowengine keeps app files explicit"))
+                continue
+            if not isinstance(knode, yaml.ScalarNode):
+                errors.append(Diagnostic("FE108", "a mapping key must be a plain string", _mark(path, knode)))
+                continue
+            key = str(knode.value)
+            sub = ptr + (key,)
+            if key in out:
+                errors.append(Diagnostic(
+                    "FE107", f"duplicate key '{key}'", _mark(path, knode),
+                    hint=f"first defined at line {keys[sub][0]}; AWS rejects duplicate state names and fields, YAML would keep the last",
+                ))
+                continue
+            keys[sub] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
+            out[key] = _construct(vnode, sub, values, keys, errors, path, depth + 1)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, ptr + (i,), values, keys, errors, path, depth + 1) for i, item in enumerate(node.value)]
+    return _scalar(node, path, errors)
+
+
+def _mark(path: str, node: yaml.Node) -> Span:
+    return Span(path, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _scalar(node: yaml.ScalarNode, path: str, errors: list[Diagnostic]) -> Any:
+    """Plain JSON scalars only: str, int, float, bool, null.  Timestamps stay strings."""
+    tag = node.tag
+    text = node.value
+    if tag == "tag:yaml.org,2002:str" or node.style in ("'", '"', "|", ">"):
+        return text
+    if tag == "tag:yaml.org,2002:null":
+        return None
+    if tag == "tag:yaml.org,2002:bool":
+        if text in _BOOL:
+            return _BOOL[text]
+        return text  # yes/no/on/off stay strings: JSON has no such booleans, and ASL means text
+    if tag == "tag:yaml.org,2002:int":
+        digits = text.replace("_", "")
+        for base in (0, 10):  # 0x1F and 0o17 as written; '010' as decimal, as JSON means it
+            try:
+                return int(digits, base)
+            except ValueError:
+                continue
+        return text
+    if tag == "tag:yaml.org,2002:float":
+        low = text.lower()
+        if low in (".inf", "+.inf", "-.inf", ".nan"):
+            errors.append(Diagnostic("FE108", f"'{text}' is not a JSON number", _mark(path, node)))
+            return text
+        try:
+            return float(text.replace("_", ""))
+        except ValueError:
+            return text
+    if tag == "tag:yaml.org,2002:timestamp":
+        return text
+    if tag in ("tag:yaml.org,2002:binary", "tag:yaml.org,2002:value", "tag:yaml.org,2002:yaml"):
+        return text
+    errors.append(Diagnostic("FE108", f"YAML tag '{tag}' is not allowed", _mark(path, node),
+                             hint="app files hold plain data; tags that build objects are refused"))
+    return text
+
+
+def source_from_value(value: Any, name: str = "<dict>") -> Source:
+    """Wrap an in-memory definition (a dict) as a Source without positions."""
+    return Source(name, value, "dict")

@@ -1,0 +1,51 @@
+"""Exceptions flowengine raises to its callers.
+
+One root, so ``except FlowengineError`` catches everything the library means to raise::
+
+    FlowengineError
+    ├── LoadError            a file could not be read or parsed (carries Diagnostics)
+    ├── ValidationError      a definition or app file has problems (carries Diagnostics)
+    ├── ExecutionInputError  an execution's input is not acceptable (not JSON, too large)
+    ├── HandlerError         a function's handler could not be imported or bound
+    └── MockConfigError      a mock configuration is malformed (carries Diagnostics)
+
+Failures *inside* an execution are not exceptions to the caller: they are values
+(``ExecutionResult.error`` / ``.cause``), exactly as AWS reports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flowengine.model.diagnostics import Diagnostic
+
+
+class FlowengineError(Exception):
+    """The root of every exception flowengine raises on purpose."""
+
+
+class _DiagnosticsError(FlowengineError):
+    def __init__(self, diagnostics: Sequence[Diagnostic], message: str | None = None) -> None:
+        self.diagnostics = list(diagnostics)
+        text = message or "\n".join(d.format() for d in self.diagnostics)
+        super().__init__(text)
+
+
+class LoadError(_DiagnosticsError):
+    """A file could not be read or parsed: missing, unreadable, binary, malformed, too large."""
+
+
+class ValidationError(_DiagnosticsError):
+    """A definition or app file was loaded but has problems; ``diagnostics`` lists them all."""
+
+
+class MockConfigError(_DiagnosticsError):
+    """A mock configuration (Python or Step Functions Local MockConfigFile) is malformed."""
+
+
+class ExecutionInputError(FlowengineError):
+    """An execution input is not acceptable: not JSON, or over the payload limit."""
+
+
+class HandlerError(FlowengineError):
+    """A function's handler could not be imported or bound."""
