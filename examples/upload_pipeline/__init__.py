@@ -1,0 +1,1 @@
+"""Handlers of definitions/upload-pipeline.yaml."""

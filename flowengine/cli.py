@@ -1,0 +1,243 @@
+"""The ``flowengine`` command: a thin shell over the library.
+
+Exit codes (documented in the README):
+
+* 0 — success: the file is valid, the execution SUCCEEDED, the compile wrote its output;
+* 1 — problems found: validation diagnostics, or an execution that FAILED, TIMED_OUT or
+  was ABORTED, or a deploy that failed;
+* 2 — usage error: bad arguments, an unreadable or unparsable file, an input that is not
+  JSON.
+
+Imports are deferred to each command so that ``flowengine --help`` stays fast and never
+imports boto3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+#: Loading problems that mean "could not read the file at all" (exit 2, not 1): missing,
+#: unreadable or a directory, binary or not UTF-8, over the size limit.
+UNREADABLE_CODES = frozenset({"FE101", "FE102", "FE103"})
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 on usage errors, as we document
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _print_diagnostics(diags: Sequence[Any], fmt: str, stream: Any = None) -> None:
+    stream = stream or sys.stdout
+    if fmt == "json":
+        json.dump([d.to_json() for d in diags], stream, indent=2)
+        stream.write("\n")
+        return
+    for d in diags:
+        stream.write(d.format() + "\n")
+
+
+def _load(path: str) -> Any:
+    from flowengine.dsl.app import load
+
+    return load(path)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from flowengine.errors import LoadError
+    from flowengine.validate import validate_app
+
+    all_diags: list[Any] = []
+    unreadable = False
+    for path in args.files:
+        try:
+            loaded = _load(path)
+        except LoadError as exc:
+            all_diags.extend(exc.diagnostics)
+            unreadable = unreadable or any(d.code in UNREADABLE_CODES for d in exc.diagnostics)
+            continue
+        all_diags.extend(validate_app(loaded, check_handlers=args.check_handlers))
+    errors = [d for d in all_diags if d.severity == "error"]
+    _print_diagnostics(all_diags, args.format)
+    if args.format == "text":
+        n_files = len(args.files)
+        if errors:
+            print(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} in {n_files} file{'s' if n_files != 1 else ''}",
+                  file=sys.stderr)
+        else:
+            print(f"{n_files} file{'s' if n_files != 1 else ''} valid", file=sys.stderr)
+    if unreadable:
+        return EXIT_USAGE
+    return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from flowengine.dsl.schema import app_schema
+
+    json.dump(app_schema(), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def _read_input(text: str | None) -> Any:
+    from flowengine.errors import ExecutionInputError
+
+    if text is None:
+        return {}
+    if text.startswith("@"):
+        path = text[1:]
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise ExecutionInputError(f"--input {path}: cannot read file: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ExecutionInputError(
+            f"--input is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
+            "(hint: quote the whole object, e.g. --input '{\"orderId\": \"o-1\"}')"
+        ) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from flowengine.errors import ExecutionInputError, FlowengineError, LoadError, ValidationError
+
+    try:
+        payload = _read_input(args.input)
+        loaded = _load(args.file)
+        from flowengine.testing.cli_run import run_for_cli
+
+        return run_for_cli(loaded, args, payload)
+    except (LoadError, ValidationError) as exc:
+        _print_diagnostics(exc.diagnostics, "text", sys.stderr)
+        return EXIT_USAGE
+    except ExecutionInputError as exc:
+        print(f"flowengine run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FlowengineError as exc:
+        print(f"flowengine run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from flowengine.errors import FlowengineError, LoadError, ValidationError
+
+    try:
+        loaded = _load(args.file)
+        from flowengine.compile import compile_app
+
+        compiled = compile_app(loaded)
+        written = compiled.write(args.out, force=args.force)
+    except LoadError as exc:
+        _print_diagnostics(exc.diagnostics, "text", sys.stderr)
+        return EXIT_USAGE
+    except ValidationError as exc:
+        _print_diagnostics(exc.diagnostics, "text", sys.stderr)
+        return EXIT_PROBLEMS
+    except FlowengineError as exc:
+        print(f"flowengine compile: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    for path in written:
+        print(path)
+    return EXIT_OK
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from flowengine.errors import FlowengineError, LoadError, ValidationError
+
+    try:
+        loaded = _load(args.file)
+        from flowengine.aws import deploy
+
+        result = deploy(loaded, args.stack_name, region=args.region, profile=args.profile,
+                        endpoint_url=args.endpoint_url, dry_run=args.dry_run,
+                        progress=lambda line: print(line, file=sys.stderr))
+    except LoadError as exc:
+        _print_diagnostics(exc.diagnostics, "text", sys.stderr)
+        return EXIT_USAGE
+    except ValidationError as exc:
+        _print_diagnostics(exc.diagnostics, "text", sys.stderr)
+        return EXIT_PROBLEMS
+    except FlowengineError as exc:
+        print(f"flowengine deploy: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(result.summary() if hasattr(result, "summary") else result)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="flowengine",
+        description="Run Step Functions-style app files locally on a virtual clock; compile them to ASL + AWS SAM.",
+        epilog="Exit codes: 0 ok; 1 problems found or execution not SUCCEEDED; 2 usage error, unreadable file or bad input.",
+    )
+    p.add_argument("--version", action="version", version=_version())
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    v = sub.add_parser("validate", help="report every problem in app files or ASL definitions")
+    v.add_argument("files", nargs="+", metavar="FILE")
+    v.add_argument("--format", choices=("text", "json"), default="text")
+    v.add_argument("--check-handlers", action="store_true", help="also check that every handler resolves")
+    v.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("schema", help="print the app file's JSON Schema (for editors)")
+    s.set_defaults(func=cmd_schema)
+
+    r = sub.add_parser("run", help="run a flow locally (virtual clock) and print its result")
+    r.add_argument("file", metavar="FILE")
+    r.add_argument("--flow", help="the flow to run (required when the app has several)")
+    r.add_argument("--input", help="execution input: JSON text, or @file.json")
+    r.add_argument("--json", action="store_true", help="print {status, output, error, cause, history} as JSON")
+    r.add_argument("--real-time", action="store_true", help="wait in real time instead of on the virtual clock")
+    r.add_argument("--seed", type=int, default=0, help="seed of the random source (jitter, UUIDs)")
+    r.add_argument("--name", help="execution name")
+    r.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("compile", help="write ASL + an AWS SAM template")
+    c.add_argument("file", metavar="FILE")
+    c.add_argument("--out", required=True, metavar="DIR")
+    c.add_argument("--force", action="store_true", help="overwrite files flowengine did not write")
+    c.set_defaults(func=cmd_compile)
+
+    d = sub.add_parser("deploy", help="compile and deploy to AWS with CloudFormation change sets")
+    d.add_argument("file", metavar="FILE")
+    d.add_argument("--stack-name", required=True)
+    d.add_argument("--region")
+    d.add_argument("--profile")
+    d.add_argument("--endpoint-url", help=argparse.SUPPRESS)
+    d.add_argument("--dry-run", action="store_true", help="print the change set without executing it")
+    d.set_defaults(func=cmd_deploy)
+    return p
+
+
+def _version() -> str:
+    from flowengine import __version__
+
+    return f"flowengine {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
