@@ -440,8 +440,10 @@ def _unknown_function(name: _Token) -> IntrinsicSyntaxError:
     lowered = {known.lower(): known for known in FUNCTIONS}
     close = lowered.get(name.text.lower())
     if close is None:
-        guesses = difflib.get_close_matches(name.text, list(FUNCTIONS), n=1, cutoff=0.6)
-        close = guesses[0] if guesses else None
+        # Compare what follows "States.", or the shared prefix makes everything look close.
+        short = {known.removeprefix("States."): known for known in FUNCTIONS}
+        guesses = difflib.get_close_matches(name.text.removeprefix("States."), list(short), n=1, cutoff=0.6)
+        close = short[guesses[0]] if guesses else None
     hint = f"Did you mean {close}?" if close else "Known functions: " + ", ".join(sorted(FUNCTIONS))
     return IntrinsicSyntaxError(f"Unknown intrinsic function {name.text!r}", name.offset, hint)
 
