@@ -29,13 +29,15 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from random import Random
-from typing import Any, Callable, Mapping, Union
+from typing import Any
 
 from jsonpath_ng import JSONPath
 from jsonpath_ng import jsonpath as _jp
+from jsonpath_ng.exceptions import JSONPathError
 from jsonpath_ng.ext import parse as _parse_jsonpath
 
 from flowengine.engine.failure import RUNTIME, StatesFailure
@@ -112,7 +114,11 @@ class Intrinsic:
     _call: _Call = field(repr=False, compare=False)
 
     def evaluate(self, env: IntrinsicEnv) -> Any:
-        """Evaluate the call; raises ``StatesFailure('States.Runtime', cause)`` as AWS does."""
+        """Evaluate the call; raises ``StatesFailure('States.Runtime', cause)`` as AWS does.
+
+        The result may share nested values with the input (``States.ArrayGetItem`` returns the
+        element itself): a caller that mutates it copies it first.
+        """
         try:
             return _evaluate_call(self._call, env)
         except _EvaluationError as exc:
@@ -189,7 +195,7 @@ class _Call:
     offset: int
 
 
-_Arg = Union[_Literal, _Path, _Call]
+_Arg = _Literal | _Path | _Call
 
 
 def _collect_paths(call: _Call, found: list[str]) -> None:
@@ -461,7 +467,7 @@ def _compile_path(token: _Token) -> _Path:
         raise IntrinsicSyntaxError(f"Invalid path {text!r}", token.offset, "A path continues with '.' or '['")
     try:
         compiled = _parse_jsonpath(relative)
-    except Exception as exc:  # jsonpath-ng raises several exception types for bad text
+    except (JSONPathError, ValueError) as exc:
         raise IntrinsicSyntaxError(f"Invalid JSONPath {text!r}: {exc}", token.offset) from None
     return _Path(text, root, variable, relative, compiled, _is_definite(compiled))
 
@@ -547,7 +553,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _java_round(value: int | float) -> int:
+def _java_round(value: float) -> int:
     """``Math.round``: halves round up (towards positive infinity), unlike Python's ``round``."""
     return value if isinstance(value, int) else math.floor(value + 0.5)
 
