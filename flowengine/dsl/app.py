@@ -292,7 +292,7 @@ class _AppBuilder:
             asl_raw = {k: raw[k] for k in ASL_MACHINE_KEYS if k in raw}
             view = self.source.with_prefix(ptr)
         asl = desugar_states(asl_raw)
-        if isinstance(raw.get("timeout"), (str, int)) and "TimeoutSeconds" not in asl:
+        if isinstance(asl, dict) and isinstance(raw.get("timeout"), (str, int)) and "TimeoutSeconds" not in asl:
             t = seconds(raw["timeout"])
             if isinstance(t, (int, float)) and not isinstance(t, bool):
                 asl["TimeoutSeconds"] = int(t)

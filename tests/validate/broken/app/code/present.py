@@ -1,0 +1,2 @@
+def work(event, context):
+    return event
