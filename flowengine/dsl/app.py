@@ -47,6 +47,11 @@ class LoadedApp:
     app: App
     source: Source
     flow_sources: dict[str, Source | SubSource] = field(default_factory=dict)
+    #: Problems met while loading parts of the app from other files (``definition_file``);
+    #: validation reports them with the rest instead of stopping at the first.
+    load_diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: Flows whose ``definition_file`` could not be loaded (their definitions are empty).
+    unloaded_flows: frozenset[str] = frozenset()
 
 
 def is_plain_asl(value: Any) -> bool:
@@ -169,6 +174,8 @@ class _AppBuilder:
         self.doc: dict[str, Any] = source.value
         self.base_dir = base_dir
         self.flow_sources: dict[str, Source | SubSource] = {}
+        self.load_diagnostics: list[Diagnostic] = []
+        self.unloaded: set[str] = set()
 
     def loc(self, ptr: Pointer) -> Loc:
         return Loc(tuple(ptr), self.source)
@@ -219,7 +226,7 @@ class _AppBuilder:
             description=d.get("description") if isinstance(d.get("description"), str) else None,
             loc=self.loc(()),
         )
-        return LoadedApp(app, self.source, self.flow_sources)
+        return LoadedApp(app, self.source, self.flow_sources, self.load_diagnostics, frozenset(self.unloaded))
 
     def function(self, name: str, raw: Any, defaults: dict[str, Any]) -> Function:
         f = raw if isinstance(raw, dict) else {}
@@ -286,8 +293,18 @@ class _AppBuilder:
             view = self.source.with_prefix(ptr + ("definition",))
         elif isinstance(raw.get("definition_file"), str):
             path = os.path.normpath(os.path.join(self.base_dir, raw["definition_file"]))
-            view = load_file(path)
-            asl_raw = view.value
+            try:
+                view = load_file(path)
+                asl_raw = view.value
+            except LoadError as exc:
+                where = self.source.span(ptr + ("definition_file",))
+                for d in exc.diagnostics:
+                    if d.code == "FE101":  # the file itself is missing: say so where it is named
+                        d = Diagnostic(d.code, f"definition_file '{raw['definition_file']}': {d.message}", where,
+                                       f"flow '{name}'", hint="the path is relative to the app file")
+                    self.load_diagnostics.append(d)
+                view, asl_raw = self.source.with_prefix(ptr), {}
+                self.unloaded.add(name)
         else:
             asl_raw = {k: raw[k] for k in ASL_MACHINE_KEYS if k in raw}
             view = self.source.with_prefix(ptr)

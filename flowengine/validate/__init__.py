@@ -39,9 +39,11 @@ def validate_app(loaded: LoadedApp, *, check_handlers: bool = False) -> list[Dia
     ``check_handlers`` also locates each function's handler under the app's code paths
     (without importing it: see :mod:`.handlers`).
     """
-    out: list[Diagnostic] = []
+    out: list[Diagnostic] = list(loaded.load_diagnostics)
     app_file = not loaded.app.plain_asl
     for name, flow in loaded.app.flows.items():
+        if name in loaded.unloaded_flows:  # its file's own problems are already reported
+            continue
         view = loaded.flow_sources.get(name, loaded.source)
         _machine(flow.definition, view, out, app_file=app_file)
     _app.check(loaded, out)

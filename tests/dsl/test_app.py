@@ -124,3 +124,15 @@ def test_bundled_definitions_load() -> None:
     for path in sorted((ROOT / "definitions").glob("*.yaml")):
         app = load(str(path)).app
         assert app.flows, path
+
+
+def test_a_missing_definition_file_is_reported_where_it_is_named(tmp_path: Path) -> None:
+    from flowengine.validate import validate_app
+
+    (tmp_path / "app.yaml").write_text("app: x\nflows:\n  A:\n    definition_file: missing.asl.json\n"
+                                       "  B:\n    definition_file: bad.json\n")
+    (tmp_path / "bad.json").write_text('{"StartAt": ')
+    diags = validate_app(load(str(tmp_path / "app.yaml")))
+    found = [(d.code, Path(d.span.file).name, d.span.line, d.span.col) for d in diags]
+    # Only the two real problems: no follow-on complaints about the empty definitions.
+    assert found == [("FE101", "app.yaml", 4, 22), ("FE105", "bad.json", 2, 1)]
