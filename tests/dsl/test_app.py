@@ -135,4 +135,4 @@ def test_a_missing_definition_file_is_reported_where_it_is_named(tmp_path: Path)
     diags = validate_app(load(str(tmp_path / "app.yaml")))
     found = [(d.code, Path(d.span.file).name, d.span.line, d.span.col) for d in diags]
     # Only the two real problems: no follow-on complaints about the empty definitions.
-    assert found == [("FE101", "app.yaml", 4, 22), ("FE105", "bad.json", 2, 1)]
+    assert found == [("FE101", "app.yaml", 4, 22), ("FE105", "bad.json", 1, 13)]
