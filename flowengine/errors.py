@@ -7,7 +7,9 @@ One root, so ``except FlowengineError`` catches everything the library means to 
     ├── ValidationError      a definition or app file has problems (carries Diagnostics)
     ├── ExecutionInputError  an execution's input is not acceptable (not JSON, too large)
     ├── HandlerError         a function's handler could not be imported or bound
-    └── MockConfigError      a mock configuration is malformed (carries Diagnostics)
+    ├── MockConfigError      a mock configuration is malformed (carries Diagnostics)
+    ├── OutputExistsError    compile would overwrite files it did not write
+    └── AwsError             no credentials or region, a refused AWS call, a failed deploy
 
 Failures *inside* an execution are not exceptions to the caller: they are values
 (``ExecutionResult.error`` / ``.cause``), exactly as AWS reports them.
@@ -49,3 +51,23 @@ class ExecutionInputError(FlowengineError):
 
 class HandlerError(FlowengineError):
     """A function's handler could not be imported or bound."""
+
+
+class OutputExistsError(FlowengineError):
+    """Compiling would overwrite files that flowengine did not write, or that were edited since.
+
+    ``paths`` lists them; pass ``force=True`` (``--force``) to overwrite anyway.
+    """
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self.paths = list(paths)
+        super().__init__("refusing to overwrite files flowengine did not write (or that were edited since): "
+                         + ", ".join(self.paths) + "; use --force to overwrite them")
+
+
+class AwsError(FlowengineError):
+    """Talking to AWS failed: no credentials or region, a refused call, a failed deployment.
+
+    The message is one line, meant for the user as is; botocore's exception, if any, is
+    the ``__cause__``.
+    """

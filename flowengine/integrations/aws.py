@@ -1,0 +1,216 @@
+"""Task states against real AWS services, for hybrid runs: the flow runs locally (on the
+engine's clock, with its history), each Task it hands to this integration calls AWS.
+
+Which resources it takes:
+
+* Lambda: a function ARN as the Resource, and ``arn:aws:states:::lambda:invoke`` (request-
+  response) — unless ``lambdas=False``, which leaves functions to local handlers;
+* the optimized integrations ``dynamodb:getItem|putItem|updateItem|deleteItem``,
+  ``sqs:sendMessage``, ``sns:publish``, ``events:putEvents``;
+* ``arn:aws:states:::aws-sdk:<service>:<apiAction>``: any SDK call, parameters in
+  PascalCase as Step Functions takes them.
+
+``.sync`` and ``.waitForTaskToken`` are not taken (nothing local would resume them).
+
+Results have Step Functions' shapes (``lambda:invoke`` → ``{"ExecutedVersion", "Payload",
+"SdkHttpMetadata", "SdkResponseMetadata", "StatusCode"}``, SDK calls → the API response) and
+failures its names: a function's error is its ``errorType`` with the error object as cause;
+a service error is ``<Service>.<Code>``, ending in ``Exception`` as Step Functions writes it
+(``DynamoDB.ConditionalCheckFailedException``, ``S3.NoSuchKeyException``).
+
+The calls go through a *transport*, ``async (service, operation, params) -> response``
+(botocore names: ``"dynamodb"``, ``"PutItem"``); the default is aiobotocore's, from
+:mod:`flowengine.aws` (the only package that imports AWS libraries).  Tests pass a plain
+function instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+from flowengine.engine.failure import StatesFailure
+from flowengine.integrations.base import TaskRequest, TaskTarget, service_target
+
+Transport = Callable[[str, str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class ServiceError(Exception):
+    """A call AWS refused: its error code and message (what a transport raises)."""
+
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+#: optimized integrations → (botocore service, operation, error prefix)
+_OPTIMIZED = {
+    ("dynamodb", "getItem"): ("dynamodb", "GetItem", "DynamoDB"),
+    ("dynamodb", "putItem"): ("dynamodb", "PutItem", "DynamoDB"),
+    ("dynamodb", "updateItem"): ("dynamodb", "UpdateItem", "DynamoDB"),
+    ("dynamodb", "deleteItem"): ("dynamodb", "DeleteItem", "DynamoDB"),
+    ("sqs", "sendMessage"): ("sqs", "SendMessage", "SQS"),
+    ("sns", "publish"): ("sns", "Publish", "SNS"),
+    ("events", "putEvents"): ("events", "PutEvents", "EventBridge"),
+}
+#: SDK service names as error prefixes (Step Functions writes them PascalCase).
+_SDK_PREFIX = {"dynamodb": "DynamoDb", "s3": "S3", "sqs": "Sqs", "sns": "Sns", "sfn": "Sfn", "lambda": "Lambda",
+               "eventbridge": "EventBridge", "acmpca": "AcmPca", "cloudwatchlogs": "CloudWatchLogs"}
+#: SDK service names whose botocore name differs.
+_BOTOCORE_SERVICE = {"sfn": "stepfunctions", "eventbridge": "events", "cloudwatchlogs": "logs"}
+_LAMBDA_ARN = re.compile(r"^arn:[\w-]+:lambda:[\w-]+:\d+:function:[\w-]+(:[\w$-]+)?$")
+
+
+class AwsIntegration:
+    """The TaskIntegration that calls AWS; see the module docstring.
+
+    ``region``/``profile``/``endpoint_url`` configure the default transport; ``transport``
+    replaces it.  ``lambdas=False`` leaves Lambda tasks to other integrations (local handlers).
+    """
+
+    def __init__(self, *, region: str | None = None, profile: str | None = None, endpoint_url: str | None = None,
+                 lambdas: bool = True, transport: Transport | None = None) -> None:
+        self.lambdas = lambdas
+        self._transport = transport
+        self._config = {"region": region, "profile": profile, "endpoint_url": endpoint_url}
+
+    @property
+    def transport(self) -> Transport:
+        if self._transport is None:
+            from flowengine.aws._hybrid import AioTransport
+            self._transport = AioTransport(**self._config)
+        return self._transport
+
+    # -- TaskIntegration -------------------------------------------------------------------
+
+    def describe(self, resource: str) -> TaskTarget | None:
+        if _LAMBDA_ARN.match(resource):
+            return TaskTarget("lambda", resource, legacy_lambda=True) if self.lambdas else None
+        target = service_target(resource)
+        if target is None or target.pattern:
+            return None
+        if target.resource_type == "lambda":
+            return target if self.lambdas and target.resource == "invoke" else None
+        if (target.resource_type, target.resource) in _OPTIMIZED:
+            return target
+        if target.resource_type == "aws-sdk" and ":" in resource.split("aws-sdk:", 1)[1]:
+            service, _, action = resource.split("aws-sdk:", 1)[1].partition(":")
+            return TaskTarget("aws-sdk", f"{service}:{action}") if action and "." not in action else None
+        return None
+
+    async def invoke(self, request: TaskRequest) -> Any:
+        target = request.target or self.describe(request.resource)
+        assert target is not None
+        if target.resource_type == "lambda":
+            return await self._lambda(request, target)
+        if target.resource_type == "aws-sdk":
+            service, _, action = target.resource.partition(":")
+            operation = action[0].upper() + action[1:]
+            prefix = _SDK_PREFIX.get(service, service[:1].upper() + service[1:])
+            response = await self._call(_BOTOCORE_SERVICE.get(service, service), operation,
+                                        _dict(request.payload), prefix)
+            return _plain(response)
+        service, operation, prefix = _OPTIMIZED[(target.resource_type, target.resource)]
+        params = _serialize(service, _dict(request.payload))
+        return _with_metadata(await self._call(service, operation, params, prefix))
+
+    # -- calls ----------------------------------------------------------------------------
+
+    async def _call(self, service: str, operation: str, params: dict[str, Any], prefix: str) -> dict[str, Any]:
+        try:
+            with _real_work():
+                return await self.transport(service, operation, params)
+        except ServiceError as exc:
+            code = exc.code if exc.code.endswith("Exception") else exc.code + "Exception"
+            raise StatesFailure(f"{prefix}.{code}", exc.message) from None
+
+    async def _lambda(self, request: TaskRequest, target: TaskTarget) -> Any:
+        name: Any
+        if target.legacy_lambda:
+            name, payload = request.resource, request.payload
+        else:
+            params = _dict(request.payload)
+            name, payload = params.get("FunctionName"), params.get("Payload", {})
+            if not isinstance(name, str):
+                raise StatesFailure("States.Runtime", "The lambda:invoke parameters must include a FunctionName string.")
+        body = payload if isinstance(payload, str) else json.dumps(payload)
+        response = await self._call("lambda", "Invoke", {"FunctionName": name, "Payload": body.encode()}, "Lambda")
+        raw = response.get("Payload", b"")
+        text = raw.decode("utf-8", errors="replace") if isinstance(raw, (bytes, bytearray)) else str(raw)
+        try:
+            value: Any = json.loads(text) if text else None
+        except ValueError:
+            value = text
+        if response.get("FunctionError"):
+            error = value.get("errorType") if isinstance(value, dict) else None
+            raise StatesFailure(error or "Lambda.Unknown", text)
+        if target.legacy_lambda:
+            return value
+        meta = _with_metadata({k: v for k, v in response.items() if k == "ResponseMetadata"})
+        return {"ExecutedVersion": response.get("ExecutedVersion", "$LATEST"), "Payload": value,
+                "SdkHttpMetadata": meta["SdkHttpMetadata"], "SdkResponseMetadata": meta["SdkResponseMetadata"],
+                "StatusCode": response.get("StatusCode", 200)}
+
+
+@contextlib.contextmanager
+def _real_work() -> Iterator[None]:
+    """Tell the virtual clock a real network call is in flight: virtual time stands still
+    until it returns (else the loop would skip ahead to the client's own timeouts)."""
+    loop = asyncio.get_running_loop()
+    counted = hasattr(loop, "real_work")
+    if counted:
+        loop.real_work += 1  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        if counted:
+            loop.real_work -= 1  # type: ignore[attr-defined]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _serialize(service: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Step Functions sends JSON values where the API takes strings (a message body, a detail)."""
+    def text(v: Any) -> Any:
+        return v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
+    if service == "sqs" and "MessageBody" in params:
+        params["MessageBody"] = text(params["MessageBody"])
+    if service == "sns" and "Message" in params:
+        params["Message"] = text(params["Message"])
+    if service == "events" and isinstance(params.get("Entries"), list):
+        params["Entries"] = [{**e, "Detail": text(e["Detail"])} if isinstance(e, dict) and "Detail" in e else e
+                             for e in params["Entries"]]
+    return params
+
+
+def _with_metadata(response: dict[str, Any]) -> dict[str, Any]:
+    """An API response as the optimized integrations return it: the fields, plus
+    ``SdkHttpMetadata`` and ``SdkResponseMetadata`` in place of botocore's ``ResponseMetadata``."""
+    out = _plain(response)
+    meta = response.get("ResponseMetadata") or {}
+    headers = meta.get("HTTPHeaders") or {}
+    out["SdkHttpMetadata"] = {"AllHttpHeaders": {k: [v] for k, v in headers.items()}, "HttpHeaders": dict(headers),
+                              "HttpStatusCode": meta.get("HTTPStatusCode", 200)}
+    out["SdkResponseMetadata"] = {"RequestId": meta.get("RequestId", "")}
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """JSON values only: no ResponseMetadata, bytes as text, datetimes as ISO text."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("utf-8", errors="replace")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
