@@ -174,6 +174,25 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_event_generate(args: argparse.Namespace) -> int:
+    from flowengine.events import payloads
+
+    options = {o.name: getattr(args, o.name) for o in payloads.generate_options(args.kind)}
+    try:
+        event = payloads.generate(args.kind, **options)
+    except payloads.PayloadError as exc:
+        print(f"flowengine event generate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(event, indent=2))
+    return EXIT_OK
+
+
+def cmd_mocks_scaffold(args: argparse.Namespace) -> int:
+    from flowengine.testing.mockconfig import scaffold_command
+
+    return scaffold_command(args.file, args.flow, args.out, args.force)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="flowengine",
@@ -216,6 +235,27 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--endpoint-url", help=argparse.SUPPRESS)
     d.add_argument("--dry-run", action="store_true", help="print the change set without executing it")
     d.set_defaults(func=cmd_deploy)
+
+    from flowengine.events import payloads  # standard library only: cheap at start-up
+
+    e = sub.add_parser("event", help="event payloads in AWS's shapes")
+    esub = e.add_subparsers(dest="event_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True)
+    g = esub.add_parser("generate", help="print an event payload, as `sam local generate-event` does")
+    kinds = g.add_subparsers(dest="kind", metavar="KIND", parser_class=_Parser, required=True)
+    for kind in payloads.KINDS:
+        k = kinds.add_parser(kind, help=payloads.describe(kind))
+        for opt in payloads.generate_options(kind):
+            k.add_argument(opt.flag, **opt.argparse_kwargs())
+        k.set_defaults(func=cmd_event_generate)
+
+    m = sub.add_parser("mocks", help="Step Functions Local mock configurations")
+    msub = m.add_subparsers(dest="mocks_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True)
+    ms = msub.add_parser("scaffold", help="write a MockConfigFile skeleton with an entry for every Task")
+    ms.add_argument("file", metavar="APP")
+    ms.add_argument("--flow", help="the flow (required when the app has several)")
+    ms.add_argument("--out", help="file to write (JSON, or YAML by its extension); stdout when absent")
+    ms.add_argument("--force", action="store_true", help="overwrite an existing file")
+    ms.set_defaults(func=cmd_mocks_scaffold)
     return p
 
 

@@ -9,7 +9,13 @@ One root, so ``except FlowengineError`` catches everything the library means to 
     ├── HandlerError         a function's handler could not be imported or bound
     ├── MockConfigError      a mock configuration is malformed (carries Diagnostics)
     ├── OutputExistsError    compile would overwrite files it did not write
-    └── AwsError             no credentials or region, a refused AWS call, a failed deploy
+    ├── AwsError             no credentials or region, a refused AWS call, a failed deploy
+    ├── PatternError         an EventBridge pattern is invalid (events.patterns; also ValueError)
+    │   ├── FilterPolicyError    an SNS filter policy is invalid (events.filters)
+    │   └── FilterCriteriaError  a Lambda event-source filter is invalid (events.filters)
+    ├── S3FilterError        an S3 notification filter is invalid (events.filters)
+    ├── ScheduleError        a rate/cron/at expression is invalid (events.schedule)
+    └── PayloadError         an event payload cannot be generated (events.payloads)
 
 Failures *inside* an execution are not exceptions to the caller: they are values
 (``ExecutionResult.error`` / ``.cause``), exactly as AWS reports them.
