@@ -1,0 +1,242 @@
+"""Time for the local engine: a :class:`Clock` protocol, :class:`VirtualClock` and :class:`RealClock`.
+
+Executions run as asyncio tasks on an event loop that the clock provides.  Every wait the
+engine models (a Wait state, a Retry backoff, a TimeoutSeconds, a handler that awaits
+``asyncio.sleep``) is an ordinary asyncio timer on that loop, so the clock decides how
+long it really takes:
+
+* :class:`VirtualClock` (the default) runs a loop whose ``time()`` is virtual.  When every
+  task is parked on a timer and no real work is in flight, the loop jumps straight to the
+  next due timer instead of sleeping.  A 24-hour Wait finishes in microseconds, many
+  executions parked in waits advance together in timer order, and history timestamps keep
+  the modelled time.  Synchronous handlers running in the executor count as real work:
+  virtual time stands still until they return (a handler call takes no modelled time).
+* :class:`RealClock` runs a standard loop and really sleeps (for demos and ``flowengine run``).
+
+Timestamps are ``start + (loop.time() - loop_start)``: the virtual clock starts at a
+fixed, settable instant (2024-01-01T00:00:00Z) so histories are reproducible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import selectors
+import time as _time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+T = TypeVar("T")
+
+#: The virtual clock's default start: fixed, so ids and timestamps are reproducible.
+DEFAULT_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """What the engine needs from time: an event loop to run on and the current instant."""
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop executions run on (created on first use, then reused)."""
+
+    def now(self) -> float:
+        """The current instant as POSIX seconds (float)."""
+
+    async def run_sync(self, func: Callable[..., T], *args: Any) -> T:
+        """Run a synchronous callable off the loop (bounded executor) and await its result."""
+
+    def run(self, awaitable: Awaitable[T]) -> T:
+        """Drive ``awaitable`` to completion on the clock's loop."""
+
+    def close(self) -> None:
+        """Release the loop and the executor."""
+
+
+def to_datetime(ts: float) -> datetime:
+    """POSIX seconds → an aware UTC datetime (millisecond precision, as AWS reports)."""
+    return datetime.fromtimestamp(round(ts, 3), tz=timezone.utc)
+
+
+def iso(ts: float) -> str:
+    """POSIX seconds → ``2024-01-01T00:00:00.000Z`` (the form of ``$$`` context times)."""
+    dt = to_datetime(ts)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def _drive(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[T]) -> T:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return loop.run_until_complete(awaitable)
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="flowengine-loop") as pool:
+        return pool.submit(loop.run_until_complete, awaitable).result()
+
+
+class _ClockBase:
+    """Shared plumbing: one loop per clock, one bounded executor for sync handlers."""
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._max_workers = max_workers
+
+    def _new_loop(self) -> asyncio.AbstractEventLoop:
+        raise NotImplementedError
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None or self._loop.is_closed():
+            self._loop = self._new_loop()
+        return self._loop
+
+    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=self._max_workers, thread_name_prefix="flowengine-handler")
+        return self._executor
+
+    async def run_sync(self, func: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool(), functools.partial(func, *args))
+
+    def run(self, awaitable: Awaitable[T]) -> T:
+        """Drive ``awaitable`` to completion on this clock's loop (synchronous entry point).
+
+        Called from a thread that already runs an event loop (a notebook, an async test),
+        the clock's loop runs in a helper thread for the duration of the call.
+        """
+        return _drive(self.loop(), awaitable)
+
+    def close(self) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            loop = self._loop
+
+            async def shutdown() -> None:
+                pending = [t for t in asyncio.all_tasks(loop) if not t.done() and t is not asyncio.current_task()]
+                for t in pending:
+                    t.cancel()
+                if pending:
+                    await asyncio.gather(*pending, return_exceptions=True)
+                await loop.shutdown_asyncgens()
+
+            _drive(loop, shutdown())
+            loop.close()
+        self._loop = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+
+class RealClock(_ClockBase):
+    """Wall-clock time: waits, backoffs and timeouts really take their time."""
+
+    def _new_loop(self) -> asyncio.AbstractEventLoop:
+        return asyncio.new_event_loop()
+
+    def now(self) -> float:
+        return _time.time()
+
+
+class _VirtualSelector(selectors.BaseSelector):
+    """Wraps the loop's selector: when asked to block while nothing real is pending,
+    advance virtual time by the requested timeout instead of sleeping."""
+
+    def __init__(self, inner: selectors.BaseSelector, loop: "_VirtualLoop") -> None:
+        self._inner = inner
+        self._vloop = loop
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.register(fileobj, events, data)
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._inner.unregister(fileobj)
+
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.modify(fileobj, events, data)
+
+    def get_key(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._inner.get_key(fileobj)
+
+    def get_map(self) -> Any:
+        return self._inner.get_map()
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        loop = self._vloop
+        if timeout is not None and timeout <= 0:
+            return self._inner.select(0)
+        if loop.real_work > 0:
+            # A handler runs in a thread: wait for it in real time; virtual time stands still.
+            return self._inner.select(None if timeout is None else min(timeout, 0.05))
+        ready = self._inner.select(0)
+        if ready:
+            return ready
+        if timeout is None:
+            # Nothing is scheduled: only another thread can wake the loop.
+            return self._inner.select(None)
+        loop.advance(timeout)
+        return []
+
+
+class _VirtualLoop(asyncio.SelectorEventLoop):
+    """An event loop whose ``time()`` is virtual; see :class:`VirtualClock`."""
+
+    def __init__(self) -> None:
+        self._virtual_now = 0.0
+        self.real_work = 0
+        super().__init__(selector=selectors.DefaultSelector())
+        self._selector = _VirtualSelector(self._selector, self)  # type: ignore[has-type]
+
+    def time(self) -> float:
+        return self._virtual_now
+
+    def advance(self, seconds: float) -> None:
+        self._virtual_now += seconds
+
+
+class VirtualClock(_ClockBase):
+    """Modelled time: the loop skips to the next due timer whenever everything is waiting.
+
+    ``start`` is the instant the clock reads when the loop is created (default
+    2024-01-01T00:00:00Z).  ``advance(seconds)`` moves time forward by hand, e.g. between
+    executions in a test.
+    """
+
+    def __init__(self, start: datetime | float | None = None, max_workers: int | None = None) -> None:
+        super().__init__(max_workers)
+        if start is None:
+            start = DEFAULT_START
+        if isinstance(start, datetime):
+            if start.tzinfo is None:
+                start = start.replace(tzinfo=timezone.utc)
+            start = start.timestamp()
+        self._start = float(start)
+
+    def _new_loop(self) -> asyncio.AbstractEventLoop:
+        return _VirtualLoop()
+
+    def now(self) -> float:
+        # On every event's path: read the loop's virtual time directly.
+        loop = self._loop
+        if loop is None:
+            loop = self.loop()
+        return self._start + loop._virtual_now  # type: ignore[attr-defined]
+
+    def advance(self, seconds: float) -> None:
+        """Move virtual time forward (timers that fall due run at the loop's next turn)."""
+        loop = self.loop()
+        assert isinstance(loop, _VirtualLoop)
+        loop.advance(seconds)
+
+    async def run_sync(self, func: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        if not isinstance(loop, _VirtualLoop):
+            return await super().run_sync(func, *args)
+        loop.real_work += 1
+        try:
+            return await loop.run_in_executor(self._pool(), functools.partial(func, *args))
+        finally:
+            loop.real_work -= 1

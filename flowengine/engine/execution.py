@@ -1,0 +1,209 @@
+"""One execution: its identity, history, context object, and the interpreter loop.
+
+:func:`run_scope` is the interpreter: it walks the compiled graph, calling synchronous
+states directly and awaiting the asynchronous ones (Task, Wait, Parallel, Map), so a chain
+of Pass states costs no coroutine switch.  :class:`Execution` wraps the top-level scope
+with the execution's timeout, its terminal events and its status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from flowengine.engine.clock import iso
+from flowengine.engine.failure import RUNTIME, TIMEOUT, StatesFailure
+from flowengine.engine.history import NOT_TRUNCATED, History, HistoryLimitExceeded, failure_details
+from flowengine.engine.options import AccountInfo, EngineLimits
+from flowengine.engine.result import ExecutionResult
+from flowengine.engine.scope import Scope
+
+if TYPE_CHECKING:
+    from flowengine.engine.compiler import Program
+    from flowengine.engine.states.base import Node
+    from flowengine.integrations.base import Integrations
+
+log = logging.getLogger("flowengine.engine")
+
+RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED = "RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"
+
+
+async def run_scope(program: "Program", scope: Scope, data: Any) -> Any:
+    """Run a state machine scope from its StartAt to a terminal state; returns its output.
+    A failure that no Catch handles propagates as :class:`StatesFailure`."""
+    node: Node | None = program.start
+    while node is not None:
+        if node.is_async:
+            current = node
+            try:
+                node, data = await current.arun(scope, data)
+            except asyncio.CancelledError:
+                # A sibling branch/iteration failed (or the execution stops): the state in
+                # flight is aborted.
+                if not scope.execution.stopping and scope.state is current:
+                    scope.record(f"{current.type}StateAborted")
+                raise
+        else:
+            node, data = node.run(scope, data)
+    return data
+
+
+class Listener:
+    """Observer of an execution: override the hooks you need (all are no-ops).
+
+    ``event`` receives every history event as it is recorded (its id and the raw
+    ``(type, previousEventId, timestamp, detailsKey, details)`` tuple); the others are
+    semantic moments with the scope and the compiled state.
+    """
+
+    def event(self, execution: "Execution", event_id: int, event: tuple[Any, ...]) -> None: ...
+
+    def state_entered(self, execution: "Execution", scope: Scope, node: Any, data: Any) -> None: ...
+
+    def state_exited(self, execution: "Execution", scope: Scope, node: Any, output: Any) -> None: ...
+
+    def retry(self, execution: "Execution", scope: Scope, node: Any, failure: StatesFailure, delay: float) -> None: ...
+
+    def wait(self, execution: "Execution", scope: Scope, node: Any, seconds: float) -> None: ...
+
+
+class Execution:
+    """A running (then finished) execution.  Create through :class:`flowengine.engine.runtime.Engine`."""
+
+    def __init__(self, program: "Program", *, input_value: Any, input_text: str, name: str,
+                 state_machine_name: str, express: bool, express_id: str, account: AccountInfo,
+                 limits: EngineLimits, rng: random.Random, now: Callable[[], float],
+                 integrations: "Integrations", listeners: list[Listener] | None = None) -> None:
+        self.program = program
+        self.input = input_value
+        self.input_text = input_text
+        self.name = name
+        self.state_machine_name = state_machine_name
+        self.express = express
+        self.account = account
+        self.limits = limits
+        self.rng = rng
+        self.now = now
+        self.integrations = integrations
+        self.listeners = list(listeners or [])
+        self.arn = account.execution_arn(state_machine_name, name, express, express_id)
+        self.state_machine_arn = account.state_machine_arn(state_machine_name)
+        self.role_arn = account.role_for(state_machine_name)
+        self.history = History(limits.max_history_events)
+        if self.listeners:
+            self.history.listeners.append(self._on_event)
+        self.child_histories: list[History] = []
+        self.status = RUNNING
+        self.output: Any = None
+        self.error: str | None = None
+        self.cause: str | None = None
+        self.start_ts = now()
+        self.stop_ts: float | None = None
+        self.stopping = False
+        self._stop_error: str | None = None
+        self._stop_cause: str | None = None
+        self.task: asyncio.Task[ExecutionResult] | None = None
+        self.internal_error: BaseException | None = None
+        self.context_execution = {
+            "Id": self.arn, "Input": input_value, "StartTime": iso(self.start_ts), "Name": name,
+            "RoleArn": self.role_arn, "RedriveCount": 0,
+        }
+        self.context_state_machine = {"Id": self.state_machine_arn, "Name": state_machine_name}
+
+    # -- observers -----------------------------------------------------------------------
+
+    def _on_event(self, event_id: int, event: tuple[Any, ...]) -> None:
+        for listener in self.listeners:
+            listener.event(self, event_id, event)
+
+    def notify(self, hook: str, *args: Any) -> None:
+        for listener in self.listeners:
+            getattr(listener, hook)(self, *args)
+
+    # -- running -------------------------------------------------------------------------
+
+    async def run(self) -> ExecutionResult:
+        """Run to a terminal status and return the result (never raises for a failed run)."""
+        add = self.history.add
+        add("ExecutionStarted", 0, self.start_ts, "executionStartedEventDetails",
+            {"input": self.input_text, "inputDetails": NOT_TRUNCATED, "roleArn": self.role_arn})
+        scope = Scope(self, {}, "execution", 0)
+        timeout = self.program.timeout_seconds
+        deadline: asyncio.Timeout | None = None
+        try:
+            if timeout:
+                async with asyncio.timeout(timeout) as deadline:
+                    output = await run_scope(self.program, scope, self.input)
+            else:
+                output = await run_scope(self.program, scope, self.input)
+        except TimeoutError as exc:
+            if deadline is None or not deadline.expired():
+                self._internal_error(exc, scope)
+            else:
+                self._finish(TIMED_OUT, scope, "ExecutionTimedOut", "executionTimedOutEventDetails",
+                             {"error": TIMEOUT})
+        except StatesFailure as failure:
+            self.error, self.cause = failure.error, failure.cause
+            self._finish(FAILED, scope, "ExecutionFailed", "executionFailedEventDetails",
+                         failure_details(failure.error, failure.cause))
+        except HistoryLimitExceeded:
+            self.error = RUNTIME
+            self.cause = (f"The execution reached the maximum number of history events "
+                          f"({self.limits.max_history_events}).")
+            self._finish(FAILED, scope, "ExecutionFailed", "executionFailedEventDetails",
+                         failure_details(self.error, self.cause))
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            self.error, self.cause = self._stop_error, self._stop_cause
+            self._finish(ABORTED, scope, "ExecutionAborted", "executionAbortedEventDetails",
+                         failure_details(self.error, self.cause))
+        except Exception as exc:
+            self._internal_error(exc, scope)
+        else:
+            text = scope.text(output)
+            # The caller gets its own copy: engine values share constant parts of the definition.
+            self.output = json.loads(text)
+            self._finish(SUCCEEDED, scope, "ExecutionSucceeded", "executionSucceededEventDetails",
+                         {"output": text, "outputDetails": NOT_TRUNCATED})
+        return self.snapshot()
+
+    def _internal_error(self, exc: BaseException, scope: Scope) -> None:
+        # A bug in the engine: the run fails with AWS's shape; the traceback goes to the log
+        # and stays on ``internal_error``.
+        log.error("internal error in execution %s", self.arn, exc_info=exc)
+        self.internal_error = exc
+        self.error, self.cause = RUNTIME, f"Internal error: {type(exc).__name__}: {exc}"
+        self._finish(FAILED, scope, "ExecutionFailed", "executionFailedEventDetails",
+                     failure_details(self.error, self.cause))
+
+    def _finish(self, status: str, scope: Scope, type_: str, key: str, details: dict[str, Any]) -> None:
+        self.stop_ts = self.now()
+        self.status = status
+        self.history.add(type_, scope.last, self.stop_ts, key, details)
+
+    def stop(self, error: str | None = None, cause: str | None = None) -> bool:
+        """Abort the execution (AWS StopExecution): status ABORTED, an ExecutionAborted event.
+        Returns False when it had already finished."""
+        if self.status != RUNNING or self.task is None or self.task.done():
+            return False
+        self.stopping = True
+        self._stop_error, self._stop_cause = error, cause
+        self.task.cancel()
+        return True
+
+    def snapshot(self) -> ExecutionResult:
+        """The execution as it stands (its final result once it has finished)."""
+        return ExecutionResult(
+            status=self.status, output=self.output if self.status == SUCCEEDED else None,
+            error=self.error, cause=self.cause, execution_arn=self.arn, name=self.name,
+            state_machine_arn=self.state_machine_arn, start_ts=self.start_ts, stop_ts=self.stop_ts,
+            input=self.input, recorded=self.history,
+        )
+
+
+__all__ = ["ABORTED", "FAILED", "RUNNING", "SUCCEEDED", "TIMED_OUT", "Execution", "Listener", "run_scope"]

@@ -1,0 +1,86 @@
+"""Execution history in AWS's GetExecutionHistory shape, recorded cheaply.
+
+Recording is on the interpreter's hot path, so an event is stored as a small tuple
+``(type, previous_event_id, timestamp, details_key, details)`` whose details already hold
+JSON *text* for inputs and outputs (encoded once per value, see
+:class:`~flowengine.engine.scope.Scope`).  :meth:`History.events` builds the AWS-shaped
+dicts on demand::
+
+    {"timestamp": datetime, "type": "PassStateEntered", "id": 2, "previousEventId": 0,
+     "stateEnteredEventDetails": {"name": "A", "input": "{}", "inputDetails": {"truncated": false}}}
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from flowengine.engine.clock import to_datetime
+
+#: ``{"truncated": false}``; shared while recording, copied when events are built.
+NOT_TRUNCATED: dict[str, bool] = {"truncated": False}
+
+
+class HistoryLimitExceeded(Exception):
+    """The execution reached the history event limit; it fails at once (never caught)."""
+
+
+EventHook = Callable[[int, tuple[Any, ...]], None]
+
+
+class History:
+    """The append-only event list of one execution (shared by its branches and iterations)."""
+
+    __slots__ = ("_events", "limit", "listeners")
+
+    def __init__(self, limit: int = 25_000) -> None:
+        self._events: list[tuple[Any, ...]] = []
+        self.limit = limit
+        self.listeners: list[EventHook] = []
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def add(self, type_: str, prev: int, ts: float, key: str | None = None, details: Any = None) -> int:
+        """Record an event; returns its id (1-based).  Raises :class:`HistoryLimitExceeded`
+        when the limit is reached (the final Execution* event is always recorded)."""
+        events = self._events
+        ev = (type_, prev, ts, key, details)
+        events.append(ev)
+        n = len(events)
+        if self.listeners:
+            for listener in self.listeners:
+                listener(n, ev)
+        if n >= self.limit and not type_.startswith("Execution"):
+            raise HistoryLimitExceeded(n)
+        return n
+
+    def types(self) -> list[str]:
+        """The event types in order (what the conformance comparison uses)."""
+        return [e[0] for e in self._events]
+
+    def event(self, event_id: int) -> dict[str, Any]:
+        return _build(event_id, self._events[event_id - 1])
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event in GetExecutionHistory shape (fresh dicts: safe to modify)."""
+        return [_build(i, e) for i, e in enumerate(self._events, 1)]
+
+
+def _build(event_id: int, ev: tuple[Any, ...]) -> dict[str, Any]:
+    type_, prev, ts, key, details = ev
+    out: dict[str, Any] = {"timestamp": to_datetime(ts), "type": type_, "id": event_id, "previousEventId": prev}
+    if key is not None:
+        out[key] = copy.deepcopy(details) if details else {}
+    return out
+
+
+def failure_details(error: str | None, cause: str | None) -> dict[str, Any]:
+    """``{"cause", "error"}`` of a failure event, leaving out what is None (as AWS does)."""
+    d: dict[str, Any] = {}
+    if cause is not None:
+        d["cause"] = cause
+    if error is not None:
+        d["error"] = error
+    return d

@@ -1,0 +1,1 @@
+"""One module per ASL state type; :mod:`.base` holds what they share."""
