@@ -114,9 +114,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         payload = _read_input(args.input)
         loaded = _load(args.file)
-        from flowengine.testing.cli_run import run_for_cli
-
-        return run_for_cli(loaded, args, payload)
+        if args.flow is None and len(loaded.app.flows) > 1:
+            print(f"flowengine run: {args.file} has several flows ({', '.join(loaded.app.flows)}); "
+                  "choose one with --flow", file=sys.stderr)
+            return EXIT_USAGE
+        return _run_local(loaded, args, payload)
     except (LoadError, ValidationError) as exc:
         _print_diagnostics(exc.diagnostics, "text", sys.stderr)
         return EXIT_USAGE
@@ -126,6 +128,51 @@ def cmd_run(args: argparse.Namespace) -> int:
     except FlowengineError as exc:
         print(f"flowengine run: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _run_local(loaded: Any, args: argparse.Namespace, payload: Any) -> int:
+    import time
+
+    from flowengine.engine.clock import RealClock
+    from flowengine.engine.runtime import Engine
+
+    clock = RealClock() if args.real_time else None
+    started = time.perf_counter()
+    with Engine(clock=clock, seed=args.seed) as engine:
+        result = engine.run(loaded, payload, flow=args.flow, name=args.name)
+    wall = time.perf_counter() - started
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print(_summary(result, wall))
+    return EXIT_OK if result.status == "SUCCEEDED" else EXIT_PROBLEMS
+
+
+def _summary(result: Any, wall: float) -> str:
+    """A readable end-of-run summary: status, durations, then the output or the failure."""
+    virtual = (result.stop_ts or result.start_ts) - result.start_ts
+    lines = [f"{result.status}  {result.name}  (virtual {_duration(virtual)}, wall {wall * 1000:.0f} ms)"]
+    if result.status == "SUCCEEDED":
+        lines.append(json.dumps(result.output, indent=2))
+    else:
+        lines.append(f"error: {result.error}")
+        if result.cause:
+            lines.append(f"cause: {result.cause}")
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            parts.append(f"{int(seconds // size)}{unit}")
+            seconds %= size
+    if seconds or not parts:
+        parts.append(f"{seconds:g}s")
+    return " ".join(parts)
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
