@@ -103,6 +103,13 @@ def _flow_name_from_path(path: str) -> str:
     return base or "main"
 
 
+def _str(d: Any, key: str, default: str) -> str:
+    """``d[key]`` when ``d`` is a mapping holding a string there, else ``default``
+    (a wrong type is the validator's to report)."""
+    v = d.get(key) if isinstance(d, dict) else None
+    return v if isinstance(v, str) else default
+
+
 def _json_type(v: Any) -> str:
     if v is None:
         return "null"
@@ -187,7 +194,7 @@ class _AppBuilder:
     def build(self) -> LoadedApp:
         d = self.doc
         defaults = self.section("defaults")
-        name = d.get("app") if isinstance(d.get("app"), str) else _flow_name_from_path(self.source.path)
+        name = _str(d, "app", _flow_name_from_path(self.source.path))
         code = d.get("code", ".")
         code_list = code if isinstance(code, list) else [code]
         code_paths = tuple(
@@ -199,7 +206,7 @@ class _AppBuilder:
         resources = {
             rname: Resource(
                 name=rname,
-                kind=(r.get("type") if isinstance(r, dict) and isinstance(r.get("type"), str) else ""),
+                kind=_str(r, "type", ""),
                 properties={k: v for k, v in r.items() if k != "type"} if isinstance(r, dict) else {},
                 loc=self.loc(("resources", rname)),
             )
@@ -240,7 +247,7 @@ class _AppBuilder:
         env = pick("environment", {})
         return Function(
             name=name,
-            handler=f.get("handler") if isinstance(f.get("handler"), str) else "",
+            handler=_str(f, "handler", ""),
             runtime=str(pick("runtime", "python3.12")),
             timeout_seconds=int(timeout) if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) else 3,
             memory_mb=mem if isinstance(mem, int) and not isinstance(mem, bool) else 128,
@@ -270,7 +277,7 @@ class _AppBuilder:
                 minutes = int(parse_duration(interval) // 60)
             except ValueError:
                 minutes = None
-        hooks = raw.get("hooks") if isinstance(raw.get("hooks"), dict) else {}
+        hooks: dict[str, Any] = raw["hooks"] if isinstance(raw.get("hooks"), dict) else {}
         alarms = raw.get("alarms")
         pct = raw.get("percent")
         return Rollout(
@@ -341,7 +348,7 @@ class _AppBuilder:
             target_kind=TRIGGER_TARGETS.get(target_key, "flow"),  # type: ignore[arg-type]
             resource=resource if isinstance(resource, str) else None,
             options=options,
-            name=raw.get("name") if isinstance(raw.get("name"), str) else f"{source or 'trigger'}{index + 1}",
+            name=_str(raw, "name", f"{source or 'trigger'}{index + 1}"),
             loc=self.loc(("triggers", index)),
         )
 
