@@ -798,16 +798,15 @@ def _run_pass_chain(case: dict[str, Any]) -> tuple[str, Any, str | None, str | N
     raise AssertionError("the Pass chain does not end")
 
 
-INTRINSIC_CASES = _intrinsic_cases()
+# Cases that are not plain Pass chains (Map, Choice, JSONata) are left to the engine's
+# conformance test, which runs every case; this module checks the functions on their own.
+INTRINSIC_CASES = [case for case in _intrinsic_cases() if _why_not_a_pass_chain(case) is None]
 
 
 @pytest.mark.skipif(CONFORMANCE is None, reason="no conformance corpus: looked in tests/conformance, "
                                                 "/work/shared/conformance and ../shared/conformance")
 @pytest.mark.parametrize("case", INTRINSIC_CASES, ids=[case["name"] for case in INTRINSIC_CASES])
 def test_recorded_aws_case(case: dict[str, Any]) -> None:
-    reason = _why_not_a_pass_chain(case)
-    if reason is not None:
-        pytest.skip(f"not a plain Pass chain: {reason}")
     assert CONFORMANCE is not None
     compare = _load_compare(CONFORMANCE)
     status, output, error, cause = _run_pass_chain(case)

@@ -452,7 +452,9 @@ def _jsonata_case_files() -> list[Any]:
     files = []
     for path in sorted((folder / "cases").glob("*.json")):
         case = json.loads(path.read_text())
-        if "jsonata" in case.get("categories", []):
+        # Wait timestamps are parsed by the interpreter, not by this module: those cases are
+        # left to the engine's conformance test, which runs every case.
+        if "jsonata" in case.get("categories", []) and "state_wait" not in case.get("categories", []):
             files.append(pytest.param(path, id=path.stem))
     return files
 
