@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import functools
 import selectors
 import time as _time
@@ -65,6 +66,12 @@ def iso(ts: float) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+def _in_context(func: Callable[..., T], *args: Any) -> Callable[[], T]:
+    # A handler in the executor sees the caller's context variables (as asyncio.to_thread
+    # does), so what it does can be traced back to the execution or event that called it.
+    return functools.partial(contextvars.copy_context().run, func, *args)
+
+
 def _drive(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[T]) -> T:
     try:
         asyncio.get_running_loop()
@@ -98,7 +105,7 @@ class _ClockBase:
 
     async def run_sync(self, func: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool(), functools.partial(func, *args))
+        return await loop.run_in_executor(self._pool(), _in_context(func, *args))
 
     def run(self, awaitable: Awaitable[T]) -> T:
         """Drive ``awaitable`` to completion on this clock's loop (synchronous entry point).
@@ -174,6 +181,10 @@ class _VirtualSelector(selectors.BaseSelector):
         ready = self._inner.select(0)
         if ready:
             return ready
+        if loop.horizon is not None and (timeout is None or loop._virtual_now + timeout > loop.horizon):
+            # VirtualClock.settle: nothing else can happen before the horizon.
+            loop.reach_horizon(scheduled=timeout is not None)
+            return []
         if timeout is None:
             # Nothing is scheduled: only another thread can wake the loop.
             return self._inner.select(None)
@@ -187,6 +198,9 @@ class _VirtualLoop(asyncio.SelectorEventLoop):
     def __init__(self) -> None:
         self._virtual_now = 0.0
         self.real_work = 0
+        #: VirtualClock.settle's horizon (loop time) and what to call when it is reached.
+        self.horizon: float | None = None
+        self.on_horizon: Callable[[bool], None] | None = None
         super().__init__(selector=selectors.DefaultSelector())
         self._selector = _VirtualSelector(self._selector, self)  # type: ignore[has-type]
 
@@ -195,6 +209,14 @@ class _VirtualLoop(asyncio.SelectorEventLoop):
 
     def advance(self, seconds: float) -> None:
         self._virtual_now += seconds
+
+    def reach_horizon(self, scheduled: bool) -> None:
+        assert self.horizon is not None
+        if scheduled:
+            self._virtual_now = max(self._virtual_now, self.horizon)
+        callback, self.horizon, self.on_horizon = self.on_horizon, None, None
+        if callback is not None:
+            self.call_soon(callback, scheduled)
 
 
 class VirtualClock(_ClockBase):
@@ -237,6 +259,30 @@ class VirtualClock(_ClockBase):
             return await super().run_sync(func, *args)
         loop.real_work += 1
         try:
-            return await loop.run_in_executor(self._pool(), functools.partial(func, *args))
+            return await loop.run_in_executor(self._pool(), _in_context(func, *args))
         finally:
             loop.real_work -= 1
+
+    async def settle(self, until: float | None = None) -> bool:
+        """Run everything that falls due up to ``until`` (POSIX seconds; default: now), then
+        return as soon as the loop would have to wait past it.
+
+        True: the clock reads ``until`` and something is still scheduled after it.  False:
+        nothing is scheduled at all any more (every task is done or waits for something only
+        another task or thread can give), and time stays where it stopped.  The app runtime
+        drives schedules, ``advance`` and ``run_until_idle`` with it.
+        """
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop, _VirtualLoop), "settle() runs on the clock's own loop"
+        target = loop._virtual_now if until is None else max(loop._virtual_now, until - self._start)
+        done: asyncio.Future[bool] = loop.create_future()
+
+        def reached(scheduled: bool) -> None:
+            if not done.done():
+                done.set_result(scheduled)
+
+        loop.horizon, loop.on_horizon = target, reached
+        try:
+            return await done
+        finally:
+            loop.horizon, loop.on_horizon = None, None

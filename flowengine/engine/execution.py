@@ -12,15 +12,18 @@ import asyncio
 import json
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flowengine.engine.clock import iso
+from flowengine.engine.context import current_execution, current_map_index
 from flowengine.engine.failure import RUNTIME, TIMEOUT, StatesFailure
 from flowengine.engine.history import NOT_TRUNCATED, History, HistoryLimitExceeded, failure_details
 from flowengine.engine.options import AccountInfo, EngineLimits
 from flowengine.engine.result import ExecutionResult
 from flowengine.engine.scope import Scope
+from flowengine.integrations.callbacks import TaskTokens
 
 if TYPE_CHECKING:
     from flowengine.engine.compiler import Program
@@ -36,19 +39,25 @@ async def run_scope(program: "Program", scope: Scope, data: Any) -> Any:
     """Run a state machine scope from its StartAt to a terminal state; returns its output.
     A failure that no Catch handles propagates as :class:`StatesFailure`."""
     node: Node | None = program.start
-    while node is not None:
-        if node.is_async:
-            current = node
-            try:
-                node, data = await current.arun(scope, data)
-            except asyncio.CancelledError:
-                # A sibling branch/iteration failed (or the execution stops): the state in
-                # flight is aborted.
-                if not scope.execution.stopping and scope.state is current:
-                    scope.record(f"{current.type}StateAborted")
-                raise
-        else:
-            node, data = node.run(scope, data)
+    try:
+        while node is not None:
+            if node.is_async:
+                current = node
+                try:
+                    node, data = await current.arun(scope, data)
+                except asyncio.CancelledError:
+                    # A sibling branch/iteration failed (or the execution stops): the state in
+                    # flight is aborted.
+                    if not scope.execution.stopping and scope.state is current:
+                        scope.record(f"{current.type}StateAborted")
+                    raise
+            else:
+                node, data = node.run(scope, data)
+    except StatesFailure as failure:
+        # ``node`` is the state that failed (no Catch took it): tell the observers.
+        if scope.execution.listeners and node is not None:
+            scope.execution.notify("state_failed", scope, node, failure)
+        raise
     return data
 
 
@@ -57,7 +66,16 @@ class Listener:
 
     ``event`` receives every history event as it is recorded (its id and the raw
     ``(type, previousEventId, timestamp, detailsKey, details)`` tuple); the others are
-    semantic moments with the scope and the compiled state.
+    semantic moments with the scope and the compiled state:
+
+    * ``state_entered`` / ``state_exited``: a state starts (its first attempt) and ends;
+    * ``retry``: an attempt failed and a Retrier takes it; the next attempt starts after
+      ``delay`` seconds, with ``retry_started``;
+    * ``state_failed``: the state failed for good, before a Catch takes it (then
+      ``state_exited`` follows with the catcher's output) or the failure leaves its scope;
+    * ``wait``: a Wait state waits ``seconds``.
+
+    Only an execution with a listener that overrides ``event`` pays for it on every event.
     """
 
     def event(self, execution: "Execution", event_id: int, event: tuple[Any, ...]) -> None: ...
@@ -68,6 +86,10 @@ class Listener:
 
     def retry(self, execution: "Execution", scope: Scope, node: Any, failure: StatesFailure, delay: float) -> None: ...
 
+    def retry_started(self, execution: "Execution", scope: Scope, node: Any) -> None: ...
+
+    def state_failed(self, execution: "Execution", scope: Scope, node: Any, failure: StatesFailure) -> None: ...
+
     def wait(self, execution: "Execution", scope: Scope, node: Any, seconds: float) -> None: ...
 
 
@@ -77,7 +99,8 @@ class Execution:
     def __init__(self, program: "Program", *, input_value: Any, input_text: str, name: str,
                  state_machine_name: str, express: bool, express_id: str, account: AccountInfo,
                  limits: EngineLimits, rng: random.Random, now: Callable[[], float],
-                 integrations: "Integrations", listeners: list[Listener] | None = None) -> None:
+                 integrations: "Integrations", listeners: list[Listener] | None = None,
+                 callbacks: "TaskTokens | None" = None) -> None:
         self.program = program
         self.input = input_value
         self.input_text = input_text
@@ -89,12 +112,23 @@ class Execution:
         self.rng = rng
         self.now = now
         self.integrations = integrations
+        #: the task tokens of ``.waitForTaskToken`` tasks (the engine's registry, shared by its executions)
+        self.callbacks = callbacks if callbacks is not None else TaskTokens()
         self.listeners = list(listeners or [])
+        #: what the testing API asks for (``Engine(record=True)``): an ExecutionTrace listener
+        self.trace: Any = None
+        #: per function: invocations in flight, the most at once, and throttled invocations
+        #: (kept by the local Lambda runtime, created on its first call: see integrations.lambda_local)
+        self.functions_in_flight: Counter[str] | None = None
+        self.peak_concurrency: Counter[str] | None = None
+        self.throttles: Counter[str] | None = None
+        #: problems worth a look that did not fail the run (unused mocks ...): Diagnostics
+        self.warnings: list[Any] = []
         self.arn = account.execution_arn(state_machine_name, name, express, express_id)
         self.state_machine_arn = account.state_machine_arn(state_machine_name)
         self.role_arn = account.role_for(state_machine_name)
         self.history = History(limits.max_history_events)
-        if self.listeners:
+        if any(type(listener).event is not Listener.event for listener in self.listeners):
             self.history.listeners.append(self._on_event)
         self.child_histories: list[History] = []
         self.status = RUNNING
@@ -128,6 +162,9 @@ class Execution:
 
     async def run(self) -> ExecutionResult:
         """Run to a terminal status and return the result (never raises for a failed run)."""
+        current_execution.set(self)
+        if current_map_index.get() is not None:
+            current_map_index.set(None)  # a child execution started from inside a Map iteration
         add = self.history.add
         add("ExecutionStarted", 0, self.start_ts, "executionStartedEventDetails",
             {"input": self.input_text, "inputDetails": NOT_TRUNCATED, "roleArn": self.role_arn})
@@ -198,12 +235,17 @@ class Execution:
 
     def snapshot(self) -> ExecutionResult:
         """The execution as it stands (its final result once it has finished)."""
-        return ExecutionResult(
+        result = ExecutionResult(
             status=self.status, output=self.output if self.status == SUCCEEDED else None,
             error=self.error, cause=self.cause, execution_arn=self.arn, name=self.name,
             state_machine_arn=self.state_machine_arn, start_ts=self.start_ts, stop_ts=self.stop_ts,
-            input=self.input, recorded=self.history,
+            input=self.input, recorded=self.history, warnings=tuple(self.warnings), trace=self.trace,
         )
+        if self.peak_concurrency is not None:
+            result.peak_concurrency.update(self.peak_concurrency)
+        if self.throttles is not None:
+            result.throttles.update(self.throttles)
+        return result
 
 
 __all__ = ["ABORTED", "FAILED", "RUNNING", "SUCCEEDED", "TIMED_OUT", "Execution", "Listener", "run_scope"]

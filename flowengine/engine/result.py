@@ -1,13 +1,21 @@
-"""The outcome of an execution, in the shape AWS's DescribeExecution and GetExecutionHistory give."""
+"""The outcome of an execution, in the shape AWS's DescribeExecution and GetExecutionHistory give,
+plus what a test asserts on: the path, each state's attempts, retries and concurrency."""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowengine.engine.clock import to_datetime
 from flowengine.engine.history import History
+from flowengine.errors import FlowengineError
+
+if TYPE_CHECKING:
+    from flowengine.engine.trace import ExecutionTrace, StateRecord
+    from flowengine.model.diagnostics import Diagnostic
 
 
 @dataclass(frozen=True, eq=False)
@@ -18,6 +26,15 @@ class ExecutionResult:
     for a snapshot of a live execution).  ``output`` is the JSON value of a successful run;
     ``error``/``cause`` are AWS's failure pair.  ``history`` lists the events in
     GetExecutionHistory shape (built on first access).
+
+    ``peak_concurrency[fn]`` is the most invocations of the app function ``fn`` this
+    execution had in flight at once, ``throttles[fn]`` how many of its invocations were
+    throttled (``Lambda.TooManyRequestsException``); both read 0 for a function it never
+    called.  ``warnings`` are Diagnostics that did not fail the run (a mock never used).
+
+    ``path``, ``state(...)`` and ``retries`` need a trace: ``Engine(record=True)``, or the
+    testing API (``flowengine.testing.run_flow``, ``TestRuntime``), which always records.
+    See :mod:`flowengine.engine.trace` for the naming of states inside Map and Parallel.
     """
 
     status: str
@@ -31,6 +48,10 @@ class ExecutionResult:
     stop_ts: float | None = None
     input: Any = None
     recorded: History | None = field(default=None, repr=False)
+    peak_concurrency: Counter[str] = field(default_factory=Counter)
+    throttles: Counter[str] = field(default_factory=Counter)
+    warnings: tuple["Diagnostic", ...] = ()
+    trace: "ExecutionTrace | None" = field(default=None, repr=False)
 
     @property
     def start_date(self) -> datetime:
@@ -61,10 +82,50 @@ class ExecutionResult:
     def to_json(self) -> dict[str, Any]:
         """``{"status", "output", "error", "cause", "history"}`` with JSON-ready values
         (timestamps as ISO-8601 text)."""
+        return {"status": self.status, "output": self.output, "error": self.error, "cause": self.cause,
+                "history": self.history_events_json()}
+
+    def history_events_json(self) -> list[dict[str, Any]]:
+        """The history with JSON-ready values (timestamps as ISO-8601 text, as the AWS CLI prints them)."""
         history = []
         for ev in self.history:
             ev = dict(ev)
             ev["timestamp"] = ev["timestamp"].isoformat()
             history.append(ev)
-        return {"status": self.status, "output": self.output, "error": self.error, "cause": self.cause,
-                "history": history}
+        return history
+
+    def history_json(self, indent: int | None = None) -> str:
+        """The history as JSON text: ``{"events": [...]}``, GetExecutionHistory's response shape."""
+        return json.dumps({"events": self.history_events_json()}, indent=indent)
+
+    # -- what the trace knows (Engine(record=True) / the testing API) ---------------------
+
+    def _trace(self) -> "ExecutionTrace":
+        if self.trace is None:
+            raise FlowengineError(
+                "this result has no trace of its states: run with Engine(record=True), or with "
+                "flowengine.testing.run_flow / TestRuntime, which always record")
+        return self.trace
+
+    @property
+    def path(self) -> list[str]:
+        """The path of every state entered, in order: ``Validate``, ``Fulfil/1/Charge``
+        (Parallel branch 1), ``Ship/ShipOne`` (once per Map iteration)."""
+        return list(self._trace().path)
+
+    @property
+    def path_names(self) -> list[str]:
+        """:attr:`path` with the plain state names."""
+        return self._trace().path_names
+
+    def state(self, name_or_path: str) -> "StateRecord":
+        """The attempts of one state (by path, or by its plain name), in the order they
+        started: each with ``input``, ``output``, ``error``, ``cause``, ``retry_delay``,
+        ``started``/``ended``.  Empty when the state never ran; KeyError for a name that
+        is no state of the flow."""
+        return self._trace().state(name_or_path)
+
+    @property
+    def retries(self) -> dict[str, list[float]]:
+        """State path → the backoff before each of its retries (only states that retried)."""
+        return self._trace().retries

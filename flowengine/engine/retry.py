@@ -22,6 +22,8 @@ ASL rules implemented here:
   by ``States.ALL`` as the recorded corpus shows (the AWS guide says otherwise).
 * ``States.TaskFailed`` "acts as a wildcard that matches any known error name except for
   States.Timeout".
+* A heartbeat expiry fails with ``States.Timeout`` (as AWS records it) and is matched by
+  ``States.HeartbeatTimeout`` too ("only available inside the Catch and Retry fields").
 """
 
 from __future__ import annotations
@@ -29,18 +31,21 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
-from flowengine.engine.failure import ALL, RUNTIME, TASK_FAILED, TIMEOUT
+from flowengine.engine.failure import ALL, HEARTBEAT_TIMEOUT, RUNTIME, TASK_FAILED, TIMEOUT
 from flowengine.model.asl import Retrier
 
 
-def matches(error_equals: Iterable[str], error: str) -> bool:
-    """Whether an ``ErrorEquals`` list matches the error name."""
+def matches(error_equals: Iterable[str], error: str, heartbeat: bool = False) -> bool:
+    """Whether an ``ErrorEquals`` list matches the error name (``heartbeat``: the failure
+    is a HeartbeatSeconds expiry)."""
     if error == RUNTIME:
         return False
     for name in error_equals:
         if name == error or name == ALL:
             return True
         if name == TASK_FAILED and error != TIMEOUT:
+            return True
+        if heartbeat and name == HEARTBEAT_TIMEOUT:
             return True
     return False
 

@@ -23,6 +23,8 @@ import asyncio
 import json
 import os
 import random
+import re
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -31,14 +33,17 @@ from flowengine.dsl.app import LoadedApp, from_value, load, substitute, substitu
 from flowengine.dsl.asl import build_state_machine
 from flowengine.engine.clock import Clock, VirtualClock
 from flowengine.engine.compiler import Program, compile_machine
+from flowengine.engine.context import current_execution
 from flowengine.engine.execution import Execution, Listener
 from flowengine.engine.jsonpath import dumps
 from flowengine.engine.options import AccountInfo, EngineLimits, new_uuid
 from flowengine.engine.result import ExecutionResult
 from flowengine.engine.scope import byte_size
-from flowengine.errors import ExecutionInputError, FlowengineError, ValidationError
+from flowengine.errors import ExecutionInputError, FlowengineError, MockConfigError, ValidationError
 from flowengine.integrations.base import Integrations, TaskIntegration
+from flowengine.integrations.callbacks import PendingTask, TaskTokens
 from flowengine.integrations.lambda_local import LambdaFunction, LambdaIntegration, import_handler
+from flowengine.integrations.nested import NestedExecutions
 from flowengine.model.app import App
 from flowengine.model.asl import StateMachine
 
@@ -99,11 +104,33 @@ class Engine:
       the order of concurrent iterations is then fully deterministic.  ``async def``
       handlers always run on the loop.
     * ``limits``, ``account``: AWS's quotas and the account/region the run pretends to be in.
-    * ``integrations``: extra Task integrations, tried before the local Lambda handlers.
+    * ``integrations``: extra Task integrations, tried before the local Lambda handlers (e.g.
+      :class:`~flowengine.integrations.services.LocalServices` for emulated AWS services); one
+      with a ``bind(engine)`` method is bound to this engine (its clock, account).
     * ``listeners``: :class:`~flowengine.engine.execution.Listener` observers of every execution.
     * ``validate``: run :func:`flowengine.validate.validate_app` on a source before its first run.
     * ``substitutions``: DefinitionSubstitutions values for ``${Name}`` placeholders (an app's
-      ``${FunctionArn}`` placeholders are filled in already).
+      ``${FunctionArn}``, ``${FlowArn}`` and ``${Flow}`` placeholders are filled in already).
+    * ``mocks``: Task mocks by state name or path (a :class:`~flowengine.testing.mocks.MockSet`,
+      e.g. a MockConfigFile test case, or a dict of mocks) for every execution; ``mocks=`` on
+      :meth:`run`/:meth:`start_execution` gives one execution its own.  A mocked Task never
+      runs its integration (:mod:`flowengine.integrations.mock`).  A key naming no Task of
+      the flow stops the run before it starts (``MockConfigError``); mocks an execution never
+      used are ``result.warnings``.  ``require_all_mocks``: every Task must have a mock.
+    * ``record``: keep a trace of each execution (``result.path``, ``result.state(...)``,
+      ``result.retries``); off by default, since it costs a little on every state.
+
+    An app's functions run with their settings (timeout, memory, ``concurrency``, environment
+    with ``${Resource}`` resolved by :func:`local_references`); ``handlers`` may replace a
+    function's handler (a bare callable keeps the app's settings) or its settings
+    (a :class:`LambdaFunction`, whose fields left None keep the app's).
+    ``peak_concurrency``/``throttles`` count every execution's invocations per function.
+
+    Built in: ``states:startExecution`` (``.sync``, ``.sync:2``, ``.waitForTaskToken``) starts
+    flows of the apps this engine has run, or definitions given to
+    :meth:`register_state_machine`, as nested executions on the same clock (``nested``);
+    ``.waitForTaskToken`` tasks wait for :meth:`send_task_success` / :meth:`send_task_failure`
+    / :meth:`send_task_heartbeat` (``callbacks``).
     """
 
     def __init__(self, *, clock: Clock | None = None, seed: int | None = 0,
@@ -111,7 +138,8 @@ class Engine:
                  limits: EngineLimits | None = None, account: AccountInfo | None = None,
                  integrations: Sequence[TaskIntegration] = (), listeners: Sequence[Listener] = (),
                  sync_handlers: Literal["executor", "inline"] = "executor", validate: bool = True,
-                 substitutions: Mapping[str, str] | None = None) -> None:
+                 substitutions: Mapping[str, str] | None = None, mocks: Any = None,
+                 require_all_mocks: bool = False, record: bool = False) -> None:
         self._own_clock = clock is None
         self.clock: Clock = clock if clock is not None else VirtualClock()
         self.rng = random.Random(seed)
@@ -123,12 +151,24 @@ class Engine:
         self.lambdas = LambdaIntegration(
             run_sync=self.clock.run_sync if sync_handlers == "executor" else None,
             now=self.clock.now, max_payload_bytes=self.limits.max_payload_bytes,
+            wall_timeouts=isinstance(self.clock, VirtualClock),
         )
-        self._user_handlers = set()
+        self._user_handlers: dict[str, Callable[..., Any] | LambdaFunction] = {}
         for name, fn in (handlers or {}).items():
             self.lambdas.add(name, fn)
-            self._user_handlers.add(name)
-        self.integrations = Integrations([*integrations, self.lambdas])
+            self._user_handlers[name] = fn
+        self.record = record
+        self.require_all_mocks = require_all_mocks
+        self.mocks = _mock_set(mocks)
+        self._mocked: dict[int, tuple[Any, Any]] = {}
+        self._mocks_checked: dict[tuple[int, int], tuple[Any, Any]] = {}
+        self.callbacks = TaskTokens()
+        self.nested = NestedExecutions(self)
+        for integration in integrations:
+            bind = getattr(integration, "bind", None)
+            if callable(bind):
+                bind(self)
+        self.integrations = Integrations([*integrations, self.nested, self.lambdas])
         self._prepared: dict[Any, tuple[Any, Prepared]] = {}
 
     # -- definitions ---------------------------------------------------------------------
@@ -150,6 +190,9 @@ class Engine:
             return hit[1]
         prepared = self._prepare(source, flow)
         self._prepared[key] = (source, prepared)
+        if prepared.app is not None:
+            # its flows can start each other (states:startExecution) by their local ARNs
+            self.nested.register_app(source, prepared.app.flows)
         return prepared
 
     def _prepare(self, source: Source, flow: str | None) -> Prepared:
@@ -182,6 +225,9 @@ class Engine:
         self._bind_functions(app)
         machine = f.definition
         values = {f"{name}Arn": self.account.lambda_arn(name) for name in app.functions}
+        for name in app.flows:
+            values.setdefault(f"{name}Arn", self.account.state_machine_arn(name))
+            values.setdefault(name, name)
         values.update(self.substitutions)
         names = substitution_names(f.asl)
         if any(n in values for n in names):
@@ -189,50 +235,186 @@ class Engine:
         return Prepared(compile_machine(machine), flow, f.type == "EXPRESS", app)
 
     def _bind_functions(self, app: App) -> None:
+        values = local_references(app, self.account)
         for name, function in app.functions.items():
-            if name in self._user_handlers:
-                continue
-            handler = import_handler(function.handler, app.code_paths, name)
-            self.lambdas.add(name, LambdaFunction(
-                name=name, handler=handler, timeout_seconds=function.timeout_seconds,
-                memory_mb=function.memory_mb, environment=dict(function.environment),
-            ))
+            settings = LambdaFunction(
+                name=name, timeout_seconds=function.timeout_seconds, memory_mb=function.memory_mb,
+                concurrency=function.concurrency,
+                environment={k: substitute(v, values) for k, v in function.environment.items()},
+            )
+            given = self._user_handlers.get(name)
+            if isinstance(given, LambdaFunction):
+                settings = given.over(settings)
+            elif given is not None:
+                settings.handler = given
+            if settings.handler is None:
+                settings.handler = import_handler(function.handler, app.code_paths, name)
+            self.lambdas.add(name, settings)
+
+    @property
+    def peak_concurrency(self) -> Counter[str]:
+        """Per function: the most invocations in flight at once, across every execution."""
+        return Counter(self.lambdas.peak_concurrency)
+
+    @property
+    def throttles(self) -> Counter[str]:
+        """Per function: the invocations throttled at its concurrency cap, across every execution."""
+        return Counter(self.lambdas.throttles)
+
+    def bind_functions(self, app: App) -> None:
+        """Bind an app's functions now, as the first run of one of its flows would: the app
+        runtime invokes functions from triggers before (or without) any flow."""
+        self._bind_functions(app)
 
     # -- executions ----------------------------------------------------------------------
 
     async def start_execution(self, source: Source, input: Any = None, *, name: str | None = None,
-                              flow: str | None = None, express: bool | None = None) -> ExecutionHandle:
+                              flow: str | None = None, express: bool | None = None,
+                              mocks: Any = None) -> ExecutionHandle:
         """Start an execution on the engine's loop; returns at once with its handle."""
         prepared = self.prepare(source, flow)
-        execution = self._new_execution(prepared, input, name, express)
-        execution.task = asyncio.get_running_loop().create_task(execution.run())
+        execution = self._new_execution(prepared, input, name, express, mocks=mocks)
+        self._spawn(execution, asyncio.get_running_loop())
         return ExecutionHandle(execution)
 
-    def _new_execution(self, prepared: Prepared, input: Any, name: str | None, express: bool | None) -> Execution:
+    def submit(self, source: Source, input: Any = None, *, name: str | None = None, flow: str | None = None,
+               express: bool | None = None, mocks: Any = None) -> ExecutionHandle:
+        """Create an execution on the clock's loop without running the loop: it starts when the
+        loop next runs (:meth:`run_async`, a ``TestRuntime``'s ``advance``).  From synchronous code."""
+        prepared = self.prepare(source, flow)
+        execution = self._new_execution(prepared, input, name, express, mocks=mocks)
+        self._spawn(execution, self.clock.loop())
+        return ExecutionHandle(execution)
+
+    def _new_execution(self, prepared: Prepared, input: Any, name: str | None, express: bool | None, *,
+                       mocks: Any = None) -> Execution:
         value, text = parse_input(input, self.limits)
+        # A child execution (states:startExecution) shares its parent's mocks, unchecked: their
+        # keys name the parent's states as well as its own.
+        parent = current_execution.get()
+        nested = parent is not None
+        if mocks is None and parent is not None:
+            mocks = getattr(parent.integrations, "mock_set", None)
+        mock_set = _mock_set(mocks) if mocks is not None else self.mocks
+        if mock_set is None and self.require_all_mocks and not nested:
+            mock_set = _mock_set({})  # no mocks at all: every Task is unmocked
+        integrations: Any = self.integrations
+        if mock_set is not None:
+            if not nested:
+                self._check_mocks(prepared, mock_set)
+            integrations = self._mocked_integrations(mock_set)
         is_express = prepared.express if express is None else express
         rng = self.rng
         exec_name = name or new_uuid(rng)
         express_id = new_uuid(rng) if is_express else ""
+        listeners = self.listeners
+        trace = None
+        if self.record:
+            from flowengine.engine.trace import ExecutionTrace
+
+            trace = ExecutionTrace(s.path or s.name for s in prepared.program.machine.walk())
+            listeners = [*listeners, trace]
         execution = Execution(
             prepared.program, input_value=value, input_text=text, name=exec_name,
             state_machine_name=prepared.name, express=is_express, express_id=express_id,
             account=self.account, limits=self.limits, rng=rng, now=self.clock.now,
-            integrations=self.integrations, listeners=self.listeners,
+            integrations=integrations, listeners=listeners, callbacks=self.callbacks,
         )
+        execution.trace = trace
+        if mock_set is not None:
+            # The executions whose mock calls count for "unused": the run and its children.
+            family = getattr(parent, "mock_family", None) if nested else None
+            if family is None:
+                family = []
+                if not nested:
+                    execution.mock_set = mock_set  # type: ignore[attr-defined]
+            family.append(execution.arn)
+            execution.mock_family = family  # type: ignore[attr-defined]
         return execution
 
+    def _spawn(self, execution: Execution, loop: asyncio.AbstractEventLoop) -> None:
+        mock_set = getattr(execution, "mock_set", None)
+        execution.task = loop.create_task(
+            execution.run() if mock_set is None else self._run_mocked(execution, mock_set))
+
+    async def _run_mocked(self, execution: Execution, mock_set: Any) -> ExecutionResult:
+        from flowengine.integrations.mock import unused_mocks
+
+        result = await execution.run()
+        unused = unused_mocks(mock_set, getattr(execution, "mock_family", [execution.arn]))
+        if not unused:
+            return result
+        execution.warnings.extend(unused)
+        return execution.snapshot()
+
+    def _mocked_integrations(self, mock_set: Any) -> Any:
+        from flowengine.integrations.mock import MockedIntegrations
+
+        hit = self._mocked.get(id(mock_set))
+        if hit is None or hit[0] is not mock_set:
+            hit = self._mocked[id(mock_set)] = (mock_set, MockedIntegrations(self.integrations, mock_set))
+        return hit[1]
+
+    def _check_mocks(self, prepared: Prepared, mock_set: Any) -> None:
+        key = (id(prepared), id(mock_set))
+        hit = self._mocks_checked.get(key)
+        if hit is not None and hit[0] is prepared and hit[1] is mock_set:
+            return
+        from flowengine.integrations.mock import check_mocks
+
+        errors = check_mocks(mock_set, prepared.program.machine, require_all=self.require_all_mocks)
+        if errors:
+            raise MockConfigError(errors)
+        self._mocks_checked[key] = (prepared, mock_set)
+
     def run(self, source: Source, input: Any = None, *, name: str | None = None, flow: str | None = None,
-            express: bool | None = None) -> ExecutionResult:
+            express: bool | None = None, mocks: Any = None) -> ExecutionResult:
         """Run one execution to its end (synchronously) and return its result."""
         prepared = self.prepare(source, flow)
-        execution = self._new_execution(prepared, input, name, express)
+        execution = self._new_execution(prepared, input, name, express, mocks=mocks)
 
         async def main() -> ExecutionResult:
-            execution.task = asyncio.get_running_loop().create_task(execution.run())
+            self._spawn(execution, asyncio.get_running_loop())
+            assert execution.task is not None
             return await execution.task
 
         return self.run_async(main())
+
+    # -- callbacks and nested executions ----------------------------------------------------
+
+    def send_task_success(self, token: str, output: Any) -> None:
+        """SendTaskSuccess: the token's task succeeds with ``output`` (a JSON value, or JSON
+        text as AWS takes it).  Safe from any thread.  Raises ``InvalidToken``,
+        ``TaskTimedOut``, ``TaskDoesNotExist`` or ``InvalidOutput``
+        (:mod:`flowengine.integrations.callbacks`)."""
+        self.callbacks.send_success(token, output)
+
+    def send_task_failure(self, token: str, error: str | None = None, cause: str | None = None) -> None:
+        """SendTaskFailure: the token's task fails with ``error``/``cause``."""
+        self.callbacks.send_failure(token, error, cause)
+
+    def send_task_heartbeat(self, token: str) -> None:
+        """SendTaskHeartbeat: the token's task's HeartbeatSeconds start over."""
+        self.callbacks.send_heartbeat(token)
+
+    def pending_tokens(self) -> list[PendingTask]:
+        """The ``.waitForTaskToken`` tasks waiting for an answer now."""
+        return self.callbacks.pending()
+
+    def on_task_token(self, listener: Callable[[PendingTask], Any]) -> None:
+        """Call ``listener(pending)`` on the loop as each ``.waitForTaskToken`` task starts waiting."""
+        self.callbacks.on_token(listener)
+
+    async def wait_for_task(self, state: str | None = None) -> PendingTask:
+        """(async) The first task waiting for its token (in ``state``: name or path), waiting for one."""
+        return await self.callbacks.next_pending(state)
+
+    def register_state_machine(self, name: str, source: Source, flow: str | None = None) -> str:
+        """Let ``states:startExecution`` start ``source`` as the state machine ``name`` (a name
+        or a full ARN); returns its ARN.  An app's own flows are registered when it first runs."""
+        arn = name if name.startswith("arn:") else self.account.state_machine_arn(name)
+        self.nested.register(arn, source, flow)
+        return arn
 
     def run_async(self, awaitable: Awaitable[T]) -> T:
         """Drive a coroutine on the engine's clock (from synchronous code)."""
@@ -280,7 +462,65 @@ def _validate(loaded: LoadedApp) -> None:
 
 
 _ENGINE_OPTIONS = {"clock", "seed", "handlers", "limits", "account", "integrations", "listeners", "sync_handlers",
-                   "validate", "substitutions"}
+                   "validate", "substitutions", "mocks", "require_all_mocks", "record"}
+
+
+def _mock_set(mocks: Any) -> Any:
+    """``mocks=``: None, a MockSet, or a mapping of state names/paths to mocks."""
+    if mocks is None:
+        return None
+    from flowengine.testing.mocks import as_mock_set
+
+    return as_mock_set(mocks)
+
+
+#: Name length limits per resource kind (what local names are cut to).
+_NAME_LIMITS = {"bucket": 63, "queue": 80, "topic": 256, "table": 255, "event_bus": 256}
+
+
+def _local_name(app: str, resource: str, kind: str, fifo: bool = False) -> str:
+    """A resource's local name, as the app runtime's emulation names it
+    (:func:`flowengine.events.emulation.local_name`): ``<app>-<resource>``, CamelCase split
+    by hyphens, lower-cased, cut to the service's limit."""
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", f"{app}-{resource}").lower()
+    text = re.sub(r"[^a-z0-9-]+", "-", text)
+    text = re.sub(r"-{2,}", "-", text).strip("-") or kind
+    text = text[:_NAME_LIMITS.get(kind, 255) - (5 if fifo else 0)].rstrip("-")
+    if kind == "bucket" and len(text) < 3:
+        text = (text + "-bucket")[:_NAME_LIMITS["bucket"]]
+    return text + (".fifo" if fifo else "")
+
+
+def local_references(app: App, account: AccountInfo) -> dict[str, str]:
+    """What each ``${X}`` of an app resolves to locally (docs/app-file.md, References), with
+    the local names the app runtime gives its emulated resources (``<app>-<resource>``): a
+    bucket, table or event bus by its name, a queue by its URL, a topic by its ARN, a
+    function by its name, a flow by its state machine name, and ``${XArn}`` by X's ARN."""
+    part, region, acct = account.partition, account.region, account.account
+    values: dict[str, str] = {}
+    for name, resource in app.resources.items():
+        kind = resource.kind
+        local = _local_name(app.name, name, kind, fifo=kind == "queue" and resource.properties.get("fifo") is True)
+        if kind == "bucket":
+            address, arn = local, f"arn:{part}:s3:::{local}"
+        elif kind == "queue":
+            address, arn = f"https://sqs.{region}.amazonaws.com/{acct}/{local}", f"arn:{part}:sqs:{region}:{acct}:{local}"
+        elif kind == "topic":
+            address = arn = f"arn:{part}:sns:{region}:{acct}:{local}"
+        elif kind == "table":
+            address, arn = local, f"arn:{part}:dynamodb:{region}:{acct}:table/{local}"
+        elif kind == "event_bus":
+            address, arn = local, f"arn:{part}:events:{region}:{acct}:event-bus/{local}"
+        else:
+            continue
+        values[name], values[f"{name}Arn"] = address, arn
+    for name in app.flows:
+        values.setdefault(name, name)
+        values.setdefault(f"{name}Arn", account.state_machine_arn(name))
+    for name in app.functions:
+        values[name] = name
+        values[f"{name}Arn"] = account.lambda_arn(name)
+    return values
 
 
 def run(source: Source, *, input: Any = None, flow: str | None = None, name: str | None = None,
@@ -302,4 +542,4 @@ def run(source: Source, *, input: Any = None, flow: str | None = None, name: str
         return engine.run(source, input, name=name, flow=flow, express=express)
 
 
-__all__ = ["Engine", "ExecutionHandle", "Prepared", "parse_input", "run"]
+__all__ = ["Engine", "ExecutionHandle", "Prepared", "local_references", "parse_input", "run"]

@@ -142,6 +142,11 @@ class Scope:
             self._ctx = ctx
         return ctx
 
+    def set_task_token(self, token: str | None) -> None:
+        """``$$.Task.Token`` for the current Task attempt (None: the attempt is over)."""
+        self.task_token = token
+        self._ctx = None
+
     def retried(self) -> None:
         """A retry starts: the context's RetryCount moves on."""
         self.retry_count = (self.retry_count or 0) + 1

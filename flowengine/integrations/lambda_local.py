@@ -13,30 +13,75 @@ A handler is ``handler(event, context)``; a plain function runs in the clock's b
 executor (so a slow handler does not stall other branches), an ``async def`` handler runs
 on the event loop itself (and may ``await asyncio.sleep(...)``, which the virtual clock
 skips).  The event is a fresh copy of the payload (it went through JSON, as on AWS).
+``context`` is a :class:`LambdaContext` with the attributes of Lambda's Python context;
+``get_remaining_time_in_millis()`` reads the engine's clock.
 
 A handler that raises fails the task the way Lambda's Python runtime reports it: error =
 the exception's class name, cause = the JSON error object
 ``{"errorMessage", "errorType", "requestId", "stackTrace"}``.  A handler may return
 ``bytes`` (sent as the raw response, then parsed as JSON) or any JSON value; anything
-else fails with ``Runtime.MarshalError``.  Lambda's own errors
-(``Lambda.ResourceNotFoundException`` for an unknown function, ``Lambda.TooManyRequestsException``
-...) are :class:`StatesFailure` values with those names.
+else fails with ``Runtime.MarshalError``.  Lambda's own errors are :class:`StatesFailure`
+values with AWS's names and wording:
+
+* ``Lambda.ResourceNotFoundException`` for a function nobody defined;
+* ``Lambda.TooManyRequestsException`` (cause ``Rate Exceeded. (Service: AWSLambda; Status
+  Code: 429; Error Code: TooManyRequestsException; ...)``) for an invocation over the
+  function's ``concurrency`` cap: see *Concurrency* below;
+* ``Sandbox.Timedout`` (cause ``{"errorMessage":"RequestId: <id> Error: Task timed out after
+  3.00 seconds","errorType":"Sandbox.Timedout"}``, the Invoke response of a Lambda runtime
+  that reports timeouts with an error type) for an invocation that outlives the function's
+  ``timeout``.
+
+**Time.**  A function's timeout runs on the engine's clock for everything that takes
+modelled time: an ``async`` handler awaiting ``asyncio.sleep``, and a function's modelled
+``duration_seconds``.  A synchronous handler runs in a thread while virtual time stands
+still, so on the virtual clock its timeout is measured in wall time: at the deadline the
+invocation fails with ``Sandbox.Timedout`` and the thread is left to finish on its own (its
+result is dropped; Python cannot stop a thread).  ``inline`` handlers cannot be interrupted
+at all.  On the real clock both are the same deadline.
+
+**Concurrency.**  A function's ``concurrency`` (ReservedConcurrentExecutions) bounds its
+invocations in flight across every execution of one engine.  An invocation is in flight
+from the moment Lambda accepts it until its handler returns and its modelled
+``duration_seconds`` (if any) has passed on the engine's clock.  An invocation that finds
+the function at its cap is throttled at once, as a synchronous Invoke is on AWS, so the
+flow's Retry and backoff absorb it.  Virtual time stands still while synchronous handlers
+run, so with a plain ``def`` handler invocations overlap only while their threads run
+together; give the function a ``duration_seconds`` (or write the handler ``async`` and
+``await asyncio.sleep(...)``) to model how long an invocation really keeps its slot.  Each
+engine counts, per function, the peak in flight and the throttles
+(``engine.peak_concurrency``, ``engine.throttles``), and each execution its own
+(``result.peak_concurrency``, ``result.throttles``).
+
+**Environment.**  A function's ``environment`` is set in ``os.environ`` while its handler
+runs and restored afterwards.  ``os.environ`` is one per process, so invocations whose
+variables agree run side by side, while an invocation that needs a different value for a
+variable another one holds waits until that one has finished (first come, first served):
+two functions that give the same variable different values never overlap.  (On AWS each
+function has its own process; code that reads its configuration at import time sees only
+the variables of the process.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import importlib
 import inspect
+import itertools
 import json
 import os
 import sys
+import threading
+import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from email.utils import formatdate
 from typing import Any
 
+from flowengine.engine.context import current_execution
 from flowengine.engine.failure import DATA_LIMIT_EXCEEDED, StatesFailure
 from flowengine.engine.options import new_uuid
 from flowengine.errors import HandlerError
@@ -44,6 +89,8 @@ from flowengine.integrations.base import TaskRequest, TaskTarget
 
 LAMBDA_INVOKE = "invoke"
 _INVOKE_RESOURCES = ("lambda:invoke", "lambda:invoke.waitForTaskToken")
+TOO_MANY_REQUESTS = "Lambda.TooManyRequestsException"
+SANDBOX_TIMEDOUT = "Sandbox.Timedout"
 
 Handler = Callable[[Any, Any], Any]
 
@@ -52,20 +99,51 @@ Handler = Callable[[Any, Any], Any]
 class LambdaFunction:
     """A local function: its handler and the settings Lambda would give it.
 
-    ``timeout_seconds`` is the function's own timeout: an ``async`` handler that runs longer
-    fails with ``Sandbox.Timedout`` as on AWS (a synchronous handler cannot be interrupted).
+    * ``timeout_seconds``: the function's own timeout (``Sandbox.Timedout``; see the module
+      docstring for synchronous handlers); None: no timeout;
+    * ``memory_mb``: what ``context.memory_limit_in_mb`` reports (default 128);
+    * ``concurrency``: the reserved concurrency cap; None: no cap (0 throttles every call);
+    * ``duration_seconds``: how long an invocation takes in modelled time at least (it keeps
+      its concurrency slot that long; the engine's clock skips the wait);
+    * ``environment``: variables set while the handler runs.
+
+    Given to ``Engine(handlers={name: LambdaFunction(...)})`` for a function the app also
+    declares, the fields left None take the app's values, ``handler`` included: so
+    ``LambdaFunction("Reserve", duration_seconds=0.2)`` keeps the app's handler, timeout and
+    cap, and only models the duration.
     """
 
     name: str
-    handler: Handler
+    handler: Handler | None = None
     timeout_seconds: float | None = None
-    memory_mb: int = 128
-    environment: dict[str, str] = field(default_factory=dict)
+    memory_mb: int | None = None
+    concurrency: int | None = None
+    duration_seconds: float | None = None
+    environment: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.handler is not None and not callable(self.handler):
+            raise TypeError(f"the handler of function '{self.name}' must be callable, not {self.handler!r}")
+        if self.concurrency is not None and (isinstance(self.concurrency, bool) or self.concurrency < 0):
+            raise ValueError(f"the concurrency of function '{self.name}' must be 0 or more, not {self.concurrency!r}")
+        for what in ("timeout_seconds", "duration_seconds"):
+            value = getattr(self, what)
+            if value is not None and value < 0:
+                raise ValueError(f"the {what} of function '{self.name}' must be 0 or more, not {value!r}")
+
+    def over(self, base: "LambdaFunction") -> "LambdaFunction":
+        """This function's settings, with the ones left None taken from ``base``."""
+        return LambdaFunction(**{f.name: (getattr(self, f.name) if getattr(self, f.name) is not None
+                                          else getattr(base, f.name)) for f in fields(self)})
 
 
 @dataclass(slots=True)
 class LambdaContext:
-    """The ``context`` argument of a handler (the attributes of Lambda's Python context)."""
+    """The ``context`` argument of a handler (the attributes of Lambda's Python context).
+
+    ``get_remaining_time_in_millis()`` counts down on the engine's clock to the function's
+    timeout (on the virtual clock it stands still while a synchronous handler runs).
+    """
 
     function_name: str
     invoked_function_arn: str
@@ -76,10 +154,12 @@ class LambdaContext:
     log_stream_name: str = ""
     deadline: float | None = None
     _now: Callable[[], float] | None = None
+    identity: Any = None
+    client_context: Any = None
 
     def get_remaining_time_in_millis(self) -> int:
         if self.deadline is None or self._now is None:
-            return 900_000
+            return 900_000  # no timeout: Lambda's longest
         return max(0, int((self.deadline - self._now()) * 1000))
 
 
@@ -128,42 +208,207 @@ def import_handler(spec: str, code_paths: tuple[str, ...] | list[str], function:
             sys.path.remove(p)
         sys.path.insert(0, p)
     importlib.invalidate_caches()
+    searched = ", ".join(roots) if roots else "none: the app declares no code paths"
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise HandlerError(f"cannot import the handler {spec!r} of {who}from {roots}: {exc}") from exc
+        owner = f" of function '{function}'" if function else ""
+        raise HandlerError(f"cannot import the handler {spec!r}{owner}: {exc} "
+                           f"(searched the app's code paths: {searched})") from exc
     if not inside(module):
         raise HandlerError(
             f"the handler {spec!r} of {who}resolved to {getattr(module, '__file__', module_name)}, "
-            f"outside the app's code paths {roots}"
+            f"outside the app's code paths ({searched})"
         )
     handler = getattr(module, attr, None)
     if not callable(handler):
         raise HandlerError(
             f"the handler {spec!r} of {who}was not found: module {module_name!r} "
-            f"({getattr(module, '__file__', '?')}) has no callable {attr!r} (code paths: {roots})"
+            f"({getattr(module, '__file__', '?')}) has no callable {attr!r} (searched the app's code paths: {searched})"
         )
     return handler
 
 
+
+# -- the environment of running handlers ------------------------------------------------------
+
+
+class _Environment:
+    """``os.environ`` while handlers run: each invocation holds its function's variables.
+
+    Holders of equal values share a variable (counted); an invocation needing a different
+    value waits, first come first served, until the holders are gone.  Safe from the loop
+    and from executor threads (a synchronous handler releases when its thread ends).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, list[Any]] = {}  # name → [value, holders]
+        self._saved: dict[str, str | None] = {}  # name → the value before the first holder
+        self._waiters: list[tuple[dict[str, str], asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+    def _fits(self, env: Mapping[str, str]) -> bool:
+        held = self._held
+        return all(k not in held or held[k][0] == v for k, v in env.items())
+
+    def _take(self, env: Mapping[str, str]) -> None:
+        for k, v in env.items():
+            slot = self._held.get(k)
+            if slot is None:
+                self._saved[k] = os.environ.get(k)
+                os.environ[k] = v
+                self._held[k] = [v, 1]
+            else:
+                slot[1] += 1
+
+    async def acquire(self, env: dict[str, str]) -> None:
+        """Set ``env`` (waiting while another invocation holds different values)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if not self._waiters and self._fits(env):
+                self._take(env)
+                return
+            future: asyncio.Future[None] = loop.create_future()
+            self._waiters.append((env, loop, future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            with self._lock:
+                self._waiters = [w for w in self._waiters if w[2] is not future]
+            if future.done() and not future.cancelled():
+                self.release(env)  # granted just as we were cancelled: give it back
+            raise
+
+    def release(self, env: Mapping[str, str]) -> None:
+        with self._lock:
+            for k in env:
+                slot = self._held[k]
+                slot[1] -= 1
+                if slot[1] == 0:
+                    del self._held[k]
+                    before = self._saved.pop(k)
+                    if before is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = before
+            while self._waiters and self._fits(self._waiters[0][0]):
+                env_w, loop, future = self._waiters.pop(0)
+                self._take(env_w)
+                loop.call_soon_threadsafe(_grant, future, self, env_w)
+
+
+def _grant(future: asyncio.Future[None], environment: _Environment, env: dict[str, str]) -> None:
+    if future.done():  # the waiter was cancelled meanwhile
+        environment.release(env)
+    else:
+        future.set_result(None)
+
+
+ENVIRONMENT = _Environment()
+
+
+# -- wall-clock deadlines for handlers running in threads -------------------------------------
+
+
+class _WallDeadlines:
+    """One daemon thread firing wall-clock deadlines into event loops.
+
+    Virtual time stands still while a synchronous handler runs in a thread, so its timeout
+    cannot be a timer of the virtual loop: this measures the thread's real running time.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, list[Any]]] = []
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, seconds: float, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> list[Any]:
+        entry = [loop, callback]
+        when = time.monotonic() + seconds
+        with self._cond:
+            # Wake the thread only for a deadline earlier than the one it sleeps towards.
+            wake = not self._heap or when < self._heap[0][0]
+            heapq.heappush(self._heap, (when, next(self._seq), entry))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="flowengine-lambda-deadlines", daemon=True)
+                self._thread.start()
+            if wake:
+                self._cond.notify()
+        return entry
+
+    @staticmethod
+    def cancel(entry: list[Any]) -> None:
+        entry.clear()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and not self._heap[0][2]:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                delay = self._heap[0][0] - time.monotonic()
+                if delay > 0:
+                    self._cond.wait(delay)
+                    continue
+                _, _, entry = heapq.heappop(self._heap)
+                if entry:
+                    loop, callback = entry
+                    try:
+                        loop.call_soon_threadsafe(callback)
+                    except RuntimeError:  # the loop is closed
+                        pass
+
+
+_DEADLINES = _WallDeadlines()
+
+
+class _WallTimeout(Exception):
+    """A synchronous handler outlived its function's timeout in wall time."""
+
+
+# -- the integration --------------------------------------------------------------------------
+
+
 class LambdaIntegration:
     """Runs Lambda tasks with local handlers.  ``functions`` maps function names to
-    :class:`LambdaFunction` (or bare callables)."""
+    :class:`LambdaFunction` (or bare callables).
+
+    ``run_sync`` runs a synchronous handler off the loop (the clock's executor; None: call it
+    inline); ``now`` is the engine's clock; ``wall_timeouts``: measure synchronous handlers'
+    timeouts in wall time (the virtual clock, where time stands still while they run).
+    """
 
     def __init__(self, functions: Mapping[str, LambdaFunction | Handler] | None = None, *,
                  run_sync: Callable[..., Any] | None = None, now: Callable[[], float] | None = None,
-                 max_payload_bytes: int = 256 * 1024) -> None:
+                 max_payload_bytes: int = 256 * 1024, wall_timeouts: bool = False) -> None:
         self.functions: dict[str, LambdaFunction] = {}
+        self._is_async: dict[str, tuple[Handler, bool]] = {}
         for name, f in (functions or {}).items():
             self.add(name, f)
         self._run_sync = run_sync
         self._now = now
         self.max_payload_bytes = max_payload_bytes
+        self.wall_timeouts = wall_timeouts
+        #: per function: invocations in flight now, the most at once, throttled invocations
+        self.in_flight: Counter[str] = Counter()
+        self.peak_concurrency: Counter[str] = Counter()
+        self.throttles: Counter[str] = Counter()
 
     def add(self, name: str, function: LambdaFunction | Handler) -> None:
         if not isinstance(function, LambdaFunction):
             function = LambdaFunction(name=name, handler=function)
         self.functions[name] = function
+        self._is_async.pop(name, None)
+
+    def _asynchronous(self, name: str, handler: Handler) -> bool:
+        hit = self._is_async.get(name)
+        if hit is None or hit[0] is not handler:
+            hit = self._is_async[name] = (handler, inspect.iscoroutinefunction(handler)
+                                          or inspect.iscoroutinefunction(type(handler).__call__))
+        return hit[1]
 
     # -- TaskIntegration -----------------------------------------------------------------
 
@@ -240,40 +485,158 @@ class LambdaIntegration:
                 f"Function not found: {arn}:$LATEST (Service: AWSLambda; Status Code: 404; Error Code: "
                 f"ResourceNotFoundException; Request ID: {rid}; Proxy: null)",
             )
-        event = payload  # the engine hands over a fresh copy (it went through JSON, as on AWS)
+        if function.handler is None:
+            raise HandlerError(f"function '{name}' has no handler")
+        execution = current_execution.get()
+        if execution is not None and execution.arn != request.execution_arn:
+            execution = None  # not this execution's own call (an event source invoking, say)
+        # Concurrency: the function's invocations in flight across every execution of the engine.
+        in_flight = self.in_flight[name]
+        if function.concurrency is not None and in_flight >= function.concurrency:
+            self.throttles[name] += 1
+            if execution is not None:
+                if execution.throttles is None:
+                    execution.throttles = Counter()
+                execution.throttles[name] += 1
+            raise StatesFailure(
+                TOO_MANY_REQUESTS,
+                f"Rate Exceeded. (Service: AWSLambda; Status Code: 429; Error Code: TooManyRequestsException; "
+                f"Request ID: {rid}; Proxy: null)",
+            )
+        in_flight += 1
+        self.in_flight[name] = in_flight
+        if in_flight > self.peak_concurrency[name]:
+            self.peak_concurrency[name] = in_flight
+        if execution is not None:
+            if execution.functions_in_flight is None:
+                execution.functions_in_flight, execution.peak_concurrency = Counter(), Counter()
+                if execution.throttles is None:
+                    execution.throttles = Counter()
+            mine = execution.functions_in_flight[name] + 1
+            execution.functions_in_flight[name] = mine
+            if mine > execution.peak_concurrency[name]:  # type: ignore[index]
+                execution.peak_concurrency[name] = mine  # type: ignore[index]
+        try:
+            return await self._invocation(function, payload, request, rid, compact)
+        finally:
+            self.in_flight[name] -= 1
+            if execution is not None:
+                execution.functions_in_flight[name] -= 1  # type: ignore[index]
+
+    async def _invocation(self, function: LambdaFunction, event: Any, request: TaskRequest, rid: str,
+                          compact: bool) -> tuple[bytes, str]:
         now = self._now
-        deadline = None
-        if function.timeout_seconds is not None and now is not None:
-            deadline = now() + function.timeout_seconds
+        timeout = function.timeout_seconds
+        start = now() if now is not None else 0.0
         context = LambdaContext(
             function_name=function.name,
             invoked_function_arn=request.account.lambda_arn(function.name),
             aws_request_id=rid,
-            memory_limit_in_mb=function.memory_mb,
+            memory_limit_in_mb=function.memory_mb or 128,
             log_group_name=f"/aws/lambda/{function.name}",
-            log_stream_name=f"{rid[:8]}/[$LATEST]{rid.replace('-', '')}",
-            deadline=deadline,
+            log_stream_name=_log_stream(start, rid),
+            deadline=start + timeout if timeout is not None and now is not None else None,
             _now=now,
         )
-        handler = function.handler
-        if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(type(handler).__call__):
-            coro = _call_async(handler, event, context)
-            if function.timeout_seconds is not None:
+        is_async = self._asynchronous(function.name, function.handler)  # type: ignore[arg-type]
+        duration = function.duration_seconds
+        modelled = is_async or bool(duration)  # takes time on the engine's clock
+        # (the event is the engine's fresh copy: it went through JSON, as on AWS)
+        try:
+            if timeout is not None and modelled:
                 try:
-                    ok, value = await asyncio.wait_for(coro, function.timeout_seconds)
-                except asyncio.TimeoutError:
-                    raise _sandbox_timeout(rid, function.timeout_seconds, compact) from None
+                    async with asyncio.timeout(timeout) as deadline:
+                        ok, value = await self._run(function, event, context, is_async, timeout, start)
+                except TimeoutError:
+                    if not deadline.expired():
+                        raise
+                    raise _sandbox_timeout(rid, timeout, compact) from None
             else:
-                ok, value = await coro
-        elif self._run_sync is not None:
-            ok, value = await self._run_sync(_call_sync, handler, event, context)
-        else:
-            ok, value = _call_sync(handler, event, context)
+                ok, value = await self._run(function, event, context, is_async, timeout, start)
+        except _WallTimeout:
+            raise _sandbox_timeout(rid, timeout or 0.0, compact) from None
         if ok:
             return _marshal(value, rid, compact), rid
         error_type, message, stack = value
         error = {"errorMessage": message, "errorType": error_type, "requestId": rid, "stackTrace": stack}
         raise StatesFailure(error_type, _dumps(error, compact))
+
+    async def _run(self, function: LambdaFunction, event: Any, context: LambdaContext, is_async: bool,
+                   timeout: float | None, start: float) -> tuple[bool, Any]:
+        """The handler's outcome ``(ok, value)``, then the rest of its modelled duration."""
+        handler = function.handler
+        env = function.environment
+        if is_async:
+            if env:
+                await ENVIRONMENT.acquire(env)
+            try:
+                outcome = await _call_async(handler, event, context)  # type: ignore[arg-type]
+            finally:
+                if env:
+                    ENVIRONMENT.release(env)
+        elif self._run_sync is not None:
+            if env:
+                await ENVIRONMENT.acquire(env)  # released by the thread when the handler returns
+            outcome = await self._in_thread(handler, event, context, env, timeout)  # type: ignore[arg-type]
+        else:
+            if env:
+                await ENVIRONMENT.acquire(env)
+            try:
+                outcome = _call_sync(handler, event, context)  # type: ignore[arg-type]
+            finally:
+                if env:
+                    ENVIRONMENT.release(env)
+        duration = function.duration_seconds
+        if duration and self._now is not None:
+            rest = duration - (self._now() - start)
+            if rest > 0:
+                await asyncio.sleep(rest)
+        return outcome
+
+    async def _in_thread(self, handler: Handler, event: Any, context: LambdaContext, env: dict[str, str] | None,
+                         timeout: float | None) -> tuple[bool, Any]:
+        assert self._run_sync is not None
+        thread_call = _ThreadCall(handler, event, context, env)
+        try:
+            return await self._await_thread(self._run_sync(thread_call), timeout)
+        except BaseException:
+            thread_call.abandon()  # the handler never started: give its environment back
+            raise
+
+    async def _await_thread(self, call: Any, timeout: float | None) -> tuple[bool, Any]:
+        if timeout is None:
+            return await call
+        if not self.wall_timeouts:
+            # A real clock: the timeout is an ordinary timer of the loop.
+            try:
+                async with asyncio.timeout(timeout) as deadline:
+                    return await call
+            except TimeoutError:
+                if deadline.expired():
+                    raise _WallTimeout() from None
+                raise
+        # The virtual clock: a wall-clock deadline cancels this task, as asyncio.timeout does.
+        current = asyncio.current_task()
+        assert current is not None
+        fired = waiting = False
+
+        def expire() -> None:  # on the loop
+            nonlocal fired
+            if waiting:
+                fired = True
+                current.cancel()
+
+        entry = _DEADLINES.add(timeout, asyncio.get_running_loop(), expire)
+        waiting = True
+        try:
+            return await call
+        except asyncio.CancelledError:
+            if fired and current.uncancel() == 0:  # our deadline, not a cancellation of the execution
+                raise _WallTimeout() from None
+            raise
+        finally:
+            waiting = False
+            _DEADLINES.cancel(entry)
 
 
 def _dumps(value: Any, compact: bool) -> str:
@@ -292,11 +655,52 @@ def _call_sync(handler: Handler, event: Any, context: LambdaContext) -> tuple[bo
         return False, _error_tuple(exc)
 
 
+class _ThreadCall:
+    """A synchronous handler call for the executor.  It releases the function's environment
+    when the handler returns; if the caller stops waiting before the thread picks it up
+    (:meth:`abandon`), it never runs and the environment is released at once."""
+
+    __slots__ = ("_lock", "_state", "context", "env", "event", "handler")
+
+    def __init__(self, handler: Handler, event: Any, context: LambdaContext, env: dict[str, str] | None) -> None:
+        self.handler, self.event, self.context, self.env = handler, event, context, env
+        self._lock = threading.Lock()
+        self._state = 0  # 0 waiting for a thread, 1 running, 2 abandoned
+
+    def __call__(self) -> tuple[bool, Any]:
+        with self._lock:
+            if self._state == 2:
+                return False, ("Abandoned", "the invocation was abandoned before it started", [])
+            self._state = 1
+        try:
+            return _call_sync(self.handler, self.event, self.context)
+        finally:
+            if self.env:
+                ENVIRONMENT.release(self.env)
+
+    def abandon(self) -> None:
+        with self._lock:
+            if self._state != 0:
+                return
+            self._state = 2
+        if self.env:
+            ENVIRONMENT.release(self.env)
+
+
 async def _call_async(handler: Handler, event: Any, context: LambdaContext) -> tuple[bool, Any]:
     try:
         return True, await handler(event, context)
     except Exception as exc:
         return False, _error_tuple(exc)
+
+
+def _log_stream(ts: float, rid: str, _days: dict[int, str] = {}) -> str:  # noqa: B006 (a cache)
+    """Lambda's stream name: ``2024/01/01/[$LATEST]`` and 32 hex digits."""
+    day = int(ts // 86400)
+    prefix = _days.get(day)
+    if prefix is None:
+        prefix = _days[day] = time.strftime("%Y/%m/%d", time.gmtime(day * 86400)) + "/[$LATEST]"
+    return prefix + rid.replace("-", "")
 
 
 def _marshal(value: Any, rid: str, compact: bool) -> bytes:
@@ -312,8 +716,8 @@ def _marshal(value: Any, rid: str, compact: bool) -> bytes:
 
 def _sandbox_timeout(rid: str, seconds: float, compact: bool) -> StatesFailure:
     error = {"errorMessage": f"RequestId: {rid} Error: Task timed out after {seconds:.2f} seconds",
-             "errorType": "Sandbox.Timedout"}
-    return StatesFailure("Sandbox.Timedout", _dumps(error, compact))
+             "errorType": SANDBOX_TIMEDOUT}
+    return StatesFailure(SANDBOX_TIMEDOUT, _dumps(error, compact))
 
 
 def _http_metadata(length: int, rid: str, date: str, rng: Any) -> dict[str, Any]:

@@ -190,10 +190,10 @@ class MockConfig:
 # -- loading --------------------------------------------------------------------------------
 
 
-def load_mock_config(path: str) -> MockConfig:
+def load_mock_config(path: str | os.PathLike[str]) -> MockConfig:
     """Load a Step Functions Local MockConfigFile; raise MockConfigError listing every problem."""
     try:
-        source = load_file(path)
+        source = load_file(os.fspath(path))
     except LoadError as exc:
         raise _load_failed(exc) from None
     return parse_mock_config(source)

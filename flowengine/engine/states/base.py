@@ -265,10 +265,16 @@ class Node:
                     if wait > 0:
                         await asyncio.sleep(wait)
                     scope.retried()
+                    if scope.execution.listeners:
+                        scope.execution.notify("retry_started", scope, self)
                     continue
                 self.failed(scope, failure)
+                heartbeat = getattr(failure, "heartbeat", False)
                 for catcher in self.catchers:
-                    if matches(catcher.error_equals, failure.error):
+                    if matches(catcher.error_equals, failure.error, heartbeat):
+                        if scope.execution.listeners:
+                            # (an uncaught failure is reported by run_scope, where it leaves the scope)
+                            scope.execution.notify("state_failed", scope, self, failure)
                         out, assigned = catcher.handle(scope, data, failure)
                         scope.exit(self, out, assigned)
                         return catcher.next, out
@@ -281,8 +287,9 @@ class Node:
                      counts: list[int] | None) -> tuple[float | None, list[int] | None]:
         # ASL: the first retrier whose ErrorEquals matches decides; once its MaxAttempts
         # are used up the state fails (later retriers are not consulted).
+        heartbeat = getattr(failure, "heartbeat", False)
         for i, retrier in enumerate(self.retriers):
-            if matches(retrier.error_equals, failure.error):
+            if matches(retrier.error_equals, failure.error, heartbeat):
                 if counts is None:
                     counts = [0] * len(self.retriers)
                 if counts[i] >= retrier.max_attempts:

@@ -15,13 +15,18 @@ states are recorded in the child's own history (it sees none of the parent's var
 and the parent records ``MapRunStarted`` / ``MapRunSucceeded`` / ``MapRunFailed`` instead
 of iteration events.  Without a tolerance, any failed child fails the Map Run with
 ``States.ExceedToleratedFailureThreshold``.
+
+``ItemReader`` (items from S3) and ``ResultWriter`` (results to S3) go through the engine's
+integrations: :mod:`flowengine.integrations.itemreader`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import TYPE_CHECKING, Any
 
+from flowengine.engine.context import current_map_index
 from flowengine.engine.execution import run_scope
 from flowengine.engine.failure import QUERY_EVALUATION_ERROR, RUNTIME, StatesFailure
 from flowengine.engine.history import History, failure_details
@@ -36,6 +41,7 @@ from flowengine.engine.payload import compile_payload, optional_payload
 from flowengine.engine.scope import Scope, byte_size
 from flowengine.engine.states.base import NumberSetting, WorkNode, compile_jsonata, jsonata_states
 from flowengine.engine.states.parallel import run_all
+from flowengine.integrations.itemreader import IterationRecord, ItemReader, ResultWriter
 from flowengine.model.asl import ABSENT, MapState
 
 if TYPE_CHECKING:
@@ -74,8 +80,8 @@ class MapNode(WorkNode):
                                         state.tolerated_failure_count_path, jsonata, "integer")
         self.tolerated_percentage = NumberSetting("ToleratedFailurePercentage", state.tolerated_failure_percentage,
                                              state.tolerated_failure_percentage_path, jsonata, "float")
-        self.reads_items = state.item_reader is not ABSENT
-        self.writes_results = state.result_writer is not ABSENT
+        self.reader = ItemReader(state.item_reader, jsonata) if isinstance(state.item_reader, dict) else None
+        self.writer = ResultWriter(state.result_writer, jsonata) if isinstance(state.result_writer, dict) else None
         self.batcher = state.item_batcher
         if self.batcher is not None:
             b = self.batcher
@@ -90,34 +96,44 @@ class MapNode(WorkNode):
     # -- the attempt ---------------------------------------------------------------------
 
     async def attempt(self, scope: "Scope", data: Any) -> tuple[Any, dict[str, Any] | None]:
-        if self.reads_items:
-            raise StatesFailure("States.ItemReaderFailed", "ItemReader (reading items from S3) is not supported by "
-                                                           "the local engine yet: give the items inline")
-        if self.writes_results:
-            raise StatesFailure("States.ResultWriterFailed", "ResultWriter (writing results to S3) is not supported "
-                                                             "by the local engine yet")
         states = jsonata_states(scope, data) if self.jsonata else {}
         effective = data if self.jsonata else (self.input_path(data, scope) if self.input_path is not None else data)
         max_concurrency = self.max_concurrency.value(scope, effective, states)
         if max_concurrency is not None and max_concurrency < 0:
             raise StatesFailure(RUNTIME, "MaxConcurrency cannot be negative.")
-        items = self._items(scope, data, effective, states)
+        if self.reader is not None:
+            items = await self.reader.read(scope, effective, states)
+        else:
+            items = self._items(scope, data, effective, states)
         scope.record("MapStateStarted", "mapStateStartedEventDetails", {"length": len(items)})
         tolerated = self._tolerance(scope, effective, states)
         inputs = [self._item_input(scope, data, effective, i, item) for i, item in enumerate(items)]
         if self.batcher is not None:
             inputs = self._batches(scope, data, effective, states, inputs)
-        if self.distributed:
+        arn = run_id = ""
+        if self.distributed or self.writer is not None:
             execution = scope.execution
-            arn = execution.account.map_run_arn(execution.state_machine_name, self.label, new_uuid(scope.rng))
+            run_id = new_uuid(scope.rng)
+            arn = execution.account.map_run_arn(execution.state_machine_name, self.label, run_id)
+        if self.distributed:
             scope.record("MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": arn})
+        records = [IterationRecord(i, x) for i, x in enumerate(inputs)] if self.writer is not None else None
         try:
-            results = await self._iterate(scope, inputs, int(max_concurrency or 0), tolerated)
+            results: Any = await self._iterate(scope, inputs, int(max_concurrency or 0), tolerated, records)
         except StatesFailure as failure:
+            if self.writer is not None and records is not None:
+                # AWS exports a failed Map Run's results too (FAILED_n / PENDING_n); the
+                # Map Run's own failure is the one to report
+                with contextlib.suppress(StatesFailure):
+                    await self.writer.write(scope, effective, states, map_run_arn=arn, run_id=run_id,
+                                            records=records)
             if self.distributed:
                 scope.record("MapRunFailed", "mapRunFailedEventDetails", failure_details(failure.error, failure.cause))
             failure.from_children = True  # type: ignore[attr-defined]
             raise
+        if self.writer is not None and records is not None:
+            results = await self.writer.write(scope, effective, states, map_run_arn=arn, run_id=run_id,
+                                              records=records)
         if self.distributed:
             scope.record("MapRunSucceeded")
         scope.record("MapStateSucceeded")
@@ -201,7 +217,8 @@ class MapNode(WorkNode):
     # -- iterations ----------------------------------------------------------------------
 
     async def _iterate(self, scope: "Scope", inputs: list[Any], max_concurrency: int,
-                       tolerated: tuple[float, float] | None) -> list[Any]:
+                       tolerated: tuple[float, float] | None,
+                       records: list[IterationRecord] | None = None) -> list[Any]:
         n = len(inputs)
         results: list[Any] = [None] * n
         # Tolerance counts items: a failed batch fails every item in it.
@@ -215,6 +232,9 @@ class MapNode(WorkNode):
         distributed = self.distributed
 
         async def one(i: int) -> None:
+            record = records[i] if records is not None else None
+            if record is not None:
+                record.status, record.start_ts = "RUNNING", execution.now()
             if distributed:
                 # A child workflow execution: its own history, and no access to the parent's variables.
                 child = Scope(execution, {}, "iteration", 0, history=History(execution.limits.max_history_events))
@@ -223,8 +243,15 @@ class MapNode(WorkNode):
                 child = Scope(execution, dict(scope.variables), "iteration", scope.last)
                 child.record("MapIterationStarted", "mapIterationStartedEventDetails", {"index": i, "name": name})
             try:
-                results[i] = await run_scope(program, child, inputs[i])
+                index = current_map_index.set(i)  # what mocks (ctx.map_index) and traces read
+                try:
+                    results[i] = await run_scope(program, child, inputs[i])
+                finally:
+                    current_map_index.reset(index)
             except StatesFailure as failure:
+                if record is not None:
+                    record.status, record.stop_ts = "FAILED", execution.now()
+                    record.error, record.cause = failure.error, failure.cause
                 if not distributed:
                     child.record("MapIterationFailed", "mapIterationFailedEventDetails", {"index": i, "name": name})
                 failed[0] += weights[i] if weights is not None else 1
@@ -238,9 +265,13 @@ class MapNode(WorkNode):
                     raise StatesFailure(EXCEED_TOLERATED, THRESHOLD_EXCEEDED) from None
                 return
             except asyncio.CancelledError:
+                if record is not None:
+                    record.status, record.stop_ts = "ABORTED", execution.now()
                 if not distributed and not execution.stopping:
                     child.record("MapIterationAborted", "mapIterationAbortedEventDetails", {"index": i, "name": name})
                 raise
+            if record is not None:
+                record.status, record.stop_ts, record.output = "SUCCEEDED", execution.now(), results[i]
             if not distributed:
                 child.record("MapIterationSucceeded", "mapIterationSucceededEventDetails", {"index": i, "name": name})
 

@@ -8,9 +8,25 @@ for the Resource only performs the call (:mod:`flowengine.integrations.base`).  
 * any other resource (``arn:aws:states:::lambda:invoke`` ...): ``TaskScheduled``/``TaskStarted``
   then ``TaskSucceeded``, ``TaskFailed`` or ``TaskTimedOut``.
 
+Integration patterns (the Resource's suffix; history names the resource with it,
+``sendMessage.waitForTaskToken``, and an ``aws-sdk:s3:getObject`` call as ``aws-sdk:s3``/``getObject``):
+
+* ``.waitForTaskToken``: each attempt draws a token into ``$$.Task.Token`` before the
+  Parameters are built, makes the integration call, records ``TaskSubmitted`` with its
+  result, then waits for SendTaskSuccess/Failure on the engine's
+  :class:`~flowengine.integrations.callbacks.TaskTokens`;
+* ``.sync``/``.sync:2``: an integration with ``async complete(request, submitted)`` starts
+  the job in ``invoke``; ``TaskSubmitted`` records that, then ``complete`` gives the result;
+* an integration that stands in for the state rather than claiming its resource (its
+  ``describe`` does not answer it: mocks), or whose ``returns_final_result`` is true,
+  answers for the whole pattern: its result is recorded as submitted and is the task's
+  result, nothing waits.
+
 ``TimeoutSeconds``/``TimeoutSecondsPath`` bound each attempt (``States.Timeout``) on the
-execution's clock.  ``HeartbeatSeconds`` is recorded; it is enforced by integrations that
-have heartbeats (callbacks), not by handlers that simply return.
+execution's clock.  ``HeartbeatSeconds`` is enforced where AWS enforces it, on tasks that
+wait for a token (activities are not run locally): without SendTaskHeartbeat for that
+long the attempt ends with ``TaskTimedOut``, error ``States.Timeout``.  A request-response
+task or a ``.sync`` job records it and never times out on it (nothing sends its heartbeats).
 """
 
 from __future__ import annotations
@@ -29,7 +45,8 @@ from flowengine.engine.history import NOT_TRUNCATED, failure_details
 from flowengine.engine.jsonpath import dumps
 from flowengine.engine.scope import byte_size, data_limit_failure
 from flowengine.engine.states.base import NumberSetting, WorkNode, jsonata_states
-from flowengine.integrations.base import TaskRequest, TaskTarget
+from flowengine.integrations.base import TaskIntegration, TaskRequest, TaskTarget
+from flowengine.integrations.callbacks import HeartbeatTimedOut, PendingTask, new_task_token
 from flowengine.model.asl import ABSENT, TaskState
 
 if TYPE_CHECKING:
@@ -45,6 +62,18 @@ def _seconds(setting: NumberSetting, scope: "Scope", effective: Any, states: dic
     return value
 
 
+def _history_names(target: TaskTarget) -> tuple[str, str]:
+    """(resourceType, resource) as the Task* events name them: ``sqs``/``sendMessage.waitForTaskToken``,
+    ``states``/``startExecution.sync:2``, ``aws-sdk:s3``/``getObject``."""
+    resource_type, resource = target.resource_type, target.resource
+    if resource_type == "aws-sdk" and ":" in resource:
+        service, _, resource = resource.partition(":")
+        resource_type = f"aws-sdk:{service}"
+    if target.pattern and not resource.endswith("." + target.pattern):
+        resource = f"{resource}.{target.pattern}"
+    return resource_type, resource
+
+
 class TaskNode(WorkNode):
     type = "Task"
 
@@ -56,8 +85,18 @@ class TaskNode(WorkNode):
         self.heartbeat = NumberSetting("HeartbeatSeconds", state.heartbeat_seconds, state.heartbeat_seconds_path,
                                        self.jsonata, "integer")
         self.credentials = state.credentials if state.credentials is not ABSENT else None
+        self.waits_for_token = isinstance(self.resource, str) and self.resource.endswith(".waitForTaskToken")
 
     async def attempt(self, scope: "Scope", data: Any) -> tuple[Any, dict[str, Any] | None]:
+        if not self.waits_for_token:
+            return await self._attempt(scope, data, None)
+        scope.set_task_token(new_task_token(scope.rng))  # a fresh token per attempt, in $$.Task.Token
+        try:
+            return await self._attempt(scope, data, scope.task_token)
+        finally:
+            scope.set_task_token(None)
+
+    async def _attempt(self, scope: "Scope", data: Any, token: str | None) -> tuple[Any, dict[str, Any] | None]:
         states = jsonata_states(scope, data) if self.jsonata else None
         effective, payload = self.state_input(scope, data, states)
         timeout = _seconds(self.timeout, scope, effective, states)
@@ -73,23 +112,65 @@ class TaskNode(WorkNode):
             context=scope.context(), execution_arn=execution.arn, account=execution.account, rng=scope.rng,
             timeout_seconds=timeout, heartbeat_seconds=heartbeat, credentials=self.credentials, target=target,
         )
+        callbacks = execution.callbacks
+        pending = None
+        if token is not None:
+            pending = callbacks.issue(token, execution_arn=execution.arn, state_name=self.name, state_path=self.path,
+                                      resource=self.resource, heartbeat_seconds=heartbeat, timeout_seconds=timeout)
         deadline: asyncio.Timeout | None = None
         try:
             if timeout is not None:
                 async with asyncio.timeout(timeout) as deadline:
-                    result = await integration.invoke(request)
+                    result = await self._call(scope, integration, target, request, pending)
             else:
-                result = await integration.invoke(request)
+                result = await self._call(scope, integration, target, request, pending)
         except TimeoutError:
             if deadline is None or not deadline.expired():
                 raise  # not the Task's timeout: an integration's bug, reported as such
+            if pending is not None:
+                callbacks.release(pending, timed_out=True)
             self._finished(scope, target, "TimedOut", {"error": TIMEOUT})
             raise StatesFailure(TIMEOUT, None) from None
+        except HeartbeatTimedOut:
+            self._finished(scope, target, "TimedOut", {"error": TIMEOUT})
+            raise
         except StatesFailure as failure:
             self._finished(scope, target, "Failed", failure_details(failure.error, failure.cause))
             raise
+        finally:
+            if pending is not None:
+                callbacks.release(pending)
         self._finished(scope, target, "Succeeded", {"output": dumps(result), "outputDetails": NOT_TRUNCATED})
         return self.finish(scope, data, result)
+
+    async def _call(self, scope: "Scope", integration: TaskIntegration, target: TaskTarget, request: TaskRequest,
+                    pending: PendingTask | None) -> Any:
+        """The integration call, then what the Resource's pattern waits for."""
+        result = await integration.invoke(request)
+        if not target.pattern:
+            return result
+        if getattr(integration, "returns_final_result", False) or integration.describe(request.resource) is None:
+            # a stand-in for this state (a mock), not the resource's own integration: its
+            # result is the pattern's final result
+            self._submitted(scope, target, result)
+            return result
+        if target.pattern == "waitForTaskToken":
+            if pending is None:
+                return result
+            self._submitted(scope, target, result)
+            return await scope.execution.callbacks.wait(pending, result)
+        complete = getattr(integration, "complete", None)
+        if complete is None:
+            return result
+        self._submitted(scope, target, result)
+        return await complete(request, result)
+
+    @staticmethod
+    def _submitted(scope: "Scope", target: TaskTarget, output: Any) -> None:
+        resource_type, resource = _history_names(target)
+        scope.record("TaskSubmitted", "taskSubmittedEventDetails",
+                     {"output": dumps(output), "outputDetails": NOT_TRUNCATED, "resource": resource,
+                      "resourceType": resource_type})
 
     def _scheduled(self, scope: "Scope", target: TaskTarget, payload_text: str, timeout: int | None,
                    heartbeat: int | None) -> None:
@@ -100,23 +181,24 @@ class TaskNode(WorkNode):
             scope.record("LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", details)
             scope.record("LambdaFunctionStarted")
             return
+        resource_type, resource = _history_names(target)
         details = {"parameters": payload_text, "region": scope.execution.account.region,
-                   "resource": target.resource, "resourceType": target.resource_type}
+                   "resource": resource, "resourceType": resource_type}
         if timeout is not None:
             details["timeoutInSeconds"] = timeout
         if heartbeat is not None:
             details["heartbeatInSeconds"] = heartbeat
         scope.record("TaskScheduled", "taskScheduledEventDetails", details)
-        scope.record("TaskStarted", "taskStartedEventDetails",
-                     {"resource": target.resource, "resourceType": target.resource_type})
+        scope.record("TaskStarted", "taskStartedEventDetails", {"resource": resource, "resourceType": resource_type})
 
     @staticmethod
     def _finished(scope: "Scope", target: TaskTarget, outcome: str, details: dict[str, Any]) -> None:
         if target.legacy_lambda:
             scope.record(f"LambdaFunction{outcome}", f"lambdaFunction{outcome}EventDetails", details)
         else:
-            details["resource"] = target.resource
-            details["resourceType"] = target.resource_type
+            resource_type, resource = _history_names(target)
+            details["resource"] = resource
+            details["resourceType"] = resource_type
             scope.record(f"Task{outcome}", f"task{outcome}EventDetails", details)
 
     def uncaught(self, scope: "Scope", failure: StatesFailure) -> None:
