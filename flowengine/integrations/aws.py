@@ -34,6 +34,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from flowengine.engine.failure import StatesFailure
+from flowengine.integrations._shapes import (
+    BOTOCORE_SERVICE,
+    OPTIMIZED,
+    SDK_PREFIX,
+    plain,
+    serialize_optimized,
+    with_metadata,
+)
 from flowengine.integrations.base import TaskRequest, TaskTarget, service_target
 
 Transport = Callable[[str, str, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -49,21 +57,10 @@ class ServiceError(Exception):
         self.status = status
 
 
-#: optimized integrations → (botocore service, operation, error prefix)
-_OPTIMIZED = {
-    ("dynamodb", "getItem"): ("dynamodb", "GetItem", "DynamoDB"),
-    ("dynamodb", "putItem"): ("dynamodb", "PutItem", "DynamoDB"),
-    ("dynamodb", "updateItem"): ("dynamodb", "UpdateItem", "DynamoDB"),
-    ("dynamodb", "deleteItem"): ("dynamodb", "DeleteItem", "DynamoDB"),
-    ("sqs", "sendMessage"): ("sqs", "SendMessage", "SQS"),
-    ("sns", "publish"): ("sns", "Publish", "SNS"),
-    ("events", "putEvents"): ("events", "PutEvents", "EventBridge"),
-}
-#: SDK service names as error prefixes (Step Functions writes them PascalCase).
-_SDK_PREFIX = {"dynamodb": "DynamoDb", "s3": "S3", "sqs": "Sqs", "sns": "Sns", "sfn": "Sfn", "lambda": "Lambda",
-               "eventbridge": "EventBridge", "acmpca": "AcmPca", "cloudwatchlogs": "CloudWatchLogs"}
-#: SDK service names whose botocore name differs.
-_BOTOCORE_SERVICE = {"sfn": "stepfunctions", "eventbridge": "events", "cloudwatchlogs": "logs"}
+# Step Functions' names and shapes, shared with the in-process emulation (services.py).
+_OPTIMIZED = OPTIMIZED
+_SDK_PREFIX = SDK_PREFIX
+_BOTOCORE_SERVICE = BOTOCORE_SERVICE
 _LAMBDA_ARN = re.compile(r"^arn:[\w-]+:lambda:[\w-]+:\d+:function:[\w-]+(:[\w$-]+)?$")
 
 
@@ -177,40 +174,6 @@ def _dict(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
-def _serialize(service: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Step Functions sends JSON values where the API takes strings (a message body, a detail)."""
-    def text(v: Any) -> Any:
-        return v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
-    if service == "sqs" and "MessageBody" in params:
-        params["MessageBody"] = text(params["MessageBody"])
-    if service == "sns" and "Message" in params:
-        params["Message"] = text(params["Message"])
-    if service == "events" and isinstance(params.get("Entries"), list):
-        params["Entries"] = [{**e, "Detail": text(e["Detail"])} if isinstance(e, dict) and "Detail" in e else e
-                             for e in params["Entries"]]
-    return params
-
-
-def _with_metadata(response: dict[str, Any]) -> dict[str, Any]:
-    """An API response as the optimized integrations return it: the fields, plus
-    ``SdkHttpMetadata`` and ``SdkResponseMetadata`` in place of botocore's ``ResponseMetadata``."""
-    out = _plain(response)
-    meta = response.get("ResponseMetadata") or {}
-    headers = meta.get("HTTPHeaders") or {}
-    out["SdkHttpMetadata"] = {"AllHttpHeaders": {k: [v] for k, v in headers.items()}, "HttpHeaders": dict(headers),
-                              "HttpStatusCode": meta.get("HTTPStatusCode", 200)}
-    out["SdkResponseMetadata"] = {"RequestId": meta.get("RequestId", "")}
-    return out
-
-
-def _plain(value: Any) -> Any:
-    """JSON values only: no ResponseMetadata, bytes as text, datetimes as ISO text."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k != "ResponseMetadata"}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, (bytes, bytearray)):
-        return value.decode("utf-8", errors="replace")
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+_serialize = serialize_optimized
+_with_metadata = with_metadata
+_plain = plain
