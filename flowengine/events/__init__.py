@@ -11,6 +11,15 @@ or reads a clock (time is always passed in).
   times (:func:`parse_schedule`).
 * :mod:`~flowengine.events.payloads`: event payloads in AWS's shapes (:func:`s3_event`,
   :func:`sqs_event`, ...) and the registry behind ``flowengine event generate`` (:func:`generate`).
+
+The running half (imported on first use: it needs boto3 and moto) runs a whole app:
+
+* :mod:`~flowengine.events.runtime`: :class:`AppRuntime`, every flow, function, resource and
+  trigger of an app on one clock (docs/runtime.md);
+* :mod:`~flowengine.events.emulation`: the resources in moto, and the calls that become events;
+* :mod:`~flowengine.events.routing`: which trigger receives an event;
+* :mod:`~flowengine.events.recursion`: recursive loop detection;
+* :mod:`~flowengine.events.commands`: ``flowengine up`` / ``send`` / ``run --event``.
 """
 
 from __future__ import annotations
@@ -43,8 +52,19 @@ from flowengine.events.payloads import (
 )
 from flowengine.events.schedule import Schedule, ScheduleError, parse_schedule
 
+
+
+def __getattr__(name: str) -> object:
+    # The runtime imports boto3 and moto: only when asked for.
+    if name == "AppRuntime":
+        from flowengine.events.runtime import AppRuntime
+
+        return AppRuntime
+    raise AttributeError(f"module 'flowengine.events' has no attribute {name!r}")
+
+
 __all__ = [
-    "EventPattern", "FilterCriteria", "FilterCriteriaError", "FilterPolicy", "FilterPolicyError", "PatternError",
+    "AppRuntime", "EventPattern", "FilterCriteria", "FilterCriteriaError", "FilterPolicy", "FilterPolicyError", "PatternError",
     "PayloadError", "S3FilterError", "S3KeyFilter", "S3NotificationFilter", "Schedule", "ScheduleError",
     "apigateway_event", "apigateway_http_event", "compile_filter_criteria", "compile_filter_policy",
     "compile_pattern", "eventbridge_event", "generate", "generate_options", "parse_schedule", "s3_event",

@@ -1,0 +1,210 @@
+"""What ``flowengine up``, ``flowengine send`` and ``flowengine run --event`` do, for the CLI to call.
+
+Each returns the command's exit code (the CLI's convention: 0 success, 1 problems, 2 usage
+errors) and writes what happened to ``stream``:
+
+* :func:`up_command` runs an app as a long-lived local runtime, on the real clock by
+  default, printing a live log of events, executions and invocations until Ctrl-C or
+  ``duration``.
+* :func:`send_command` injects one event into a **fresh** runtime (``flowengine up`` runs in
+  another process, whose emulated resources this one cannot reach), runs until idle, and
+  prints what happened.
+* :func:`run_event` starts a flow through the trigger that matches an event and returns
+  the execution's result (``flowengine run app.yaml --event FILE``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from flowengine.dsl.durations import parse_duration
+from flowengine.engine.result import ExecutionResult
+from flowengine.errors import FlowengineError, LoadError, ValidationError
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def read_event(event: Any) -> Any:
+    """An event given as a value, JSON text, a file path, or ``-`` (standard input)."""
+    if not isinstance(event, (str, bytes, os.PathLike)):
+        return event
+    text: str | bytes
+    if event == "-":
+        text = sys.stdin.read()
+    elif isinstance(event, os.PathLike) or (isinstance(event, str) and os.path.isfile(event)):
+        with open(event, encoding="utf-8") as f:
+            text = f.read()
+    else:
+        text = event
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise FlowengineError(f"the event is neither a JSON document nor a readable file: {exc}") from None
+
+
+def _duration(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, _dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, str):
+        return parse_duration(value) if not value.replace(".", "", 1).isdigit() else float(value)
+    return float(value)
+
+
+def _problem(stream: TextIO, exc: BaseException) -> int:
+    if isinstance(exc, (ValidationError, LoadError)):
+        stream.writelines(d.format() + "\n" for d in exc.diagnostics)
+        return EXIT_PROBLEMS if isinstance(exc, ValidationError) else EXIT_USAGE
+    stream.write(f"error: {exc}\n")
+    return EXIT_USAGE
+
+
+def describe(runtime: Any) -> list[str]:
+    """The banner of ``flowengine up``: the emulated resources and the triggers."""
+    app = runtime.app
+    lines = [(f"app {app.name}: {len(app.flows)} flow(s), {len(app.functions)} function(s), "
+              f"{len(app.resources)} resource(s), {len(app.triggers)} trigger(s)")]
+    for name, r in runtime.resources.items():
+        where = r.url if r.kind == "queue" else r.arn if r.kind == "topic" else r.local_name
+        lines.append(f"  {r.kind:<9} {name:<20} {where}")
+    for t in app.triggers:
+        if t.source in ("bucket", "queue", "topic"):
+            source = f"{t.source} {t.resource}"
+        elif t.source == "schedule":
+            source = f"schedule {t.options.get('schedule')}"
+        elif t.source == "event_pattern":
+            source = f"rule on bus {t.resource or 'default'}"
+        else:
+            source = t.source
+        lines.append(f"  trigger   {t.name:<20} {source} → {t.target_kind} {t.target}")
+    return lines
+
+
+def up_command(app_path: str, *, real_time: bool = True, stream: TextIO | None = None,
+               duration: _dt.timedelta | float | str | None = None, seed: int | None = None) -> int:
+    """Run the app as a local runtime with a live log, until Ctrl-C or ``duration``.
+
+    On the real clock (default) schedules fire at their wall-clock times and waits really
+    wait.  With ``real_time=False`` the virtual clock runs ``duration`` (default one day) of
+    the app's life at once: a quick look at what the schedules do.
+    """
+    from flowengine.engine.clock import RealClock
+    from flowengine.events.runtime import AppRuntime
+
+    out = stream or sys.stdout
+    seconds = _duration(duration)
+    clock = RealClock() if real_time else None
+    try:
+        runtime = AppRuntime(app_path, clock=clock, seed=seed)
+        runtime.log.subscribe(lambda record: (out.write(record.format() + "\n"), out.flush()))
+        with runtime:
+            for line in describe(runtime):
+                out.write(line + "\n")
+            out.write(("running on the real clock; Ctrl-C stops" if real_time else
+                       f"running {seconds if seconds is not None else 86400:g}s of virtual time") + "\n")
+            out.flush()
+            try:
+                runtime.serve(seconds if real_time or seconds is not None else 86400.0)
+            except KeyboardInterrupt:
+                out.write("stopped\n")
+            out.write(_summary(runtime) + "\n")
+    except (FlowengineError, OSError) as exc:
+        return _problem(out, exc)
+    finally:
+        if clock is not None:
+            clock.close()
+    return EXIT_OK
+
+
+def send_command(app_path: str, event_json_or_path: Any, *, advance: _dt.timedelta | float | str | None = None,
+                 stream: TextIO | None = None, bus: str | None = None, trigger: str | None = None,
+                 seed: int | None = 0) -> int:
+    """Inject an event into a fresh runtime of the app, run until idle (then ``advance`` more
+    virtual time, if given), and print what happened.
+
+    Exit code: 0 when the event reached a trigger and everything it started succeeded; 1 when
+    something failed (an execution not SUCCEEDED, an invocation that failed for good, a
+    recursive loop stopped, work left waiting); 2 when the event is unreadable, matches no
+    trigger, or names a resource the app does not have.
+    """
+    from flowengine.events.runtime import AppRuntime
+
+    out = stream or sys.stdout
+    try:
+        event = read_event(event_json_or_path)
+        runtime = AppRuntime(app_path, seed=seed)
+        runtime.log.subscribe(lambda record: out.write(record.format() + "\n"))
+        with runtime:
+            runtime.send(event, bus=bus, trigger=trigger)
+            idle = runtime.run_until_idle()
+            extra = _duration(advance)
+            if extra:
+                runtime.advance(extra)
+                idle = runtime.run_until_idle()
+            out.write(_summary(runtime) + "\n")
+            if not runtime.log.of("route") and not runtime.log.of("sqs") and not runtime.recursion_stops:
+                out.write("no trigger matched the event\n")
+                return EXIT_USAGE
+            return EXIT_OK if idle and not _failures(runtime) else EXIT_PROBLEMS
+    except (FlowengineError, OSError) as exc:
+        return _problem(out, exc)
+
+
+def run_event(app_path: Any, event: Any, *, flow: str | None = None, bus: str | None = None,
+              trigger: str | None = None, **runtime_options: Any) -> ExecutionResult:
+    """Start a flow of the app through the trigger that matches ``event`` (a value, JSON text
+    or a file path) and run until idle; the result of the execution it started (of ``flow``,
+    when given).  ``runtime_options`` go to :class:`~flowengine.events.runtime.AppRuntime`
+    (``clock``, ``seed``, ``listeners``, ``handlers`` ...).  Raises
+    :class:`~flowengine.events.runtime.EventError` when the event starts no flow.
+    """
+    from flowengine.events.runtime import AppRuntime, EventError
+
+    value = read_event(event)
+    with AppRuntime(app_path, **runtime_options) as runtime:
+        runtime.send(value, bus=bus, trigger=trigger)
+        runtime.run_until_idle()
+        started = runtime.executions(flow)
+        if not started:
+            routes = [f"{r.data.get('target_kind')} {r.data.get('target')}" for r in runtime.log.of("route")]
+            where = f"it went to {', '.join(routes)}" if routes else "no trigger matched it"
+            raise EventError(f"the event started no {'execution of ' + flow if flow else 'flow'}: {where}")
+        return started[0]
+
+
+def _failures(runtime: Any) -> list[str]:
+    problems = [f"{r.state_machine_arn.rsplit(':', 1)[-1]} {r.name} {r.status}"
+                for r in runtime.executions() if r.status != "SUCCEEDED"]
+    problems += [r.message for r in runtime.log.of("drop")]
+    problems += [s.message for s in runtime.recursion_stops]
+    return problems
+
+
+def _summary(runtime: Any) -> str:
+    executions = runtime.executions()
+    by_status: dict[str, int] = {}
+    for r in executions:
+        by_status[r.status] = by_status.get(r.status, 0) + 1
+    invocations: Mapping[str, int] = {}
+    counts: dict[str, int] = {}
+    for record in runtime.log.of("invoke"):
+        counts[record.data.get("outcome", "ok")] = counts.get(record.data.get("outcome", "ok"), 0) + 1
+    invocations = counts
+    parts = [f"{len(executions)} execution(s)" + (
+        " (" + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())) + ")" if by_status else "")]
+    parts.append(f"{sum(invocations.values())} invocation(s)" + (
+        " (" + ", ".join(f"{n} {s}" for s, n in sorted(invocations.items())) + ")" if invocations else ""))
+    if runtime.recursion_stops:
+        parts.append(f"{len(runtime.recursion_stops)} recursive loop(s) stopped")
+    if not runtime.idle:
+        parts.append(f"{runtime.busy} thing(s) still in flight")
+    return "summary: " + "; ".join(parts) + f" (clock at {runtime.now.isoformat()})"
+
+
+__all__ = ["describe", "read_event", "run_event", "send_command", "up_command"]

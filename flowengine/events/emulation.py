@@ -1,0 +1,457 @@
+"""The app's resources, emulated in process by moto, and the calls that touch them.
+
+:class:`Emulation` starts ``moto.mock_aws`` for the runtime's duration and creates every
+declared resource in moto's in-process backends, under a deterministic local name:
+
+=============  ====================================  =========================================
+kind           local name (app ``upload-pipeline``)   ``${X}`` / ``${XArn}``
+=============  ====================================  =========================================
+bucket         ``upload-pipeline-uploads``            name / ``arn:aws:s3:::<name>``
+queue          ``upload-pipeline-jobs`` (``.fifo``)   URL / queue ARN (``RedrivePolicy`` from ``dead_letter``)
+topic          ``upload-pipeline-alerts``             ARN / ARN
+table          ``upload-pipeline-documents``          name / table ARN (key schema from ``key``)
+event_bus      ``upload-pipeline-shop-events``        name / bus ARN
+=============  ====================================  =========================================
+
+The name is ``<app>-<resource>``, with CamelCase split by hyphens, lower-cased, and cut to
+the service's length limit (63 characters for a bucket, 80 for a queue).
+
+Handlers keep plain boto3 (no endpoint, no credentials): for the duration, the process
+environment holds fake credentials and the region (:class:`ProcessEnvironment`), moto
+intercepts every client created meanwhile, and a botocore hook registered for all sessions
+(:func:`install_observer`, the way moto registers its own stubber) reports each successful
+call that produces an event (:data:`OBSERVED`) to the runtime as an :class:`ObservedCall`.
+
+moto's SQS reads the wall clock for visibility timeouts, delays and receive timestamps;
+while an emulation runs, those reads return the runtime's clock instead (a patch of the two
+time functions ``moto.sqs.models`` imported), so a message becomes visible again after the
+visibility timeout of *virtual* time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from unittest import mock
+
+import boto3
+import botocore.handlers
+
+from flowengine.dsl.durations import seconds
+from flowengine.engine.options import AccountInfo
+from flowengine.errors import FlowengineError
+from flowengine.events.recursion import Lineage, current_lineage
+from flowengine.model.app import App
+
+#: The calls that produce events: (service, operation).
+OBSERVED = frozenset({
+    ("s3", "PutObject"), ("s3", "CopyObject"), ("s3", "CompleteMultipartUpload"),
+    ("s3", "DeleteObject"), ("s3", "DeleteObjects"),
+    ("sqs", "SendMessage"), ("sqs", "SendMessageBatch"),
+    ("sns", "Publish"), ("sns", "PublishBatch"),
+    ("events", "PutEvents"),
+})
+
+_LIMITS = {"bucket": 63, "queue": 80, "topic": 256, "table": 255, "event_bus": 256}
+
+
+class EmulationError(FlowengineError):
+    """The emulated resources could not be set up (another runtime is active, moto refused a resource)."""
+
+
+def local_name(app: str, resource: str, kind: str, *, fifo: bool = False) -> str:
+    """The deterministic local name of an app resource (see the module docstring)."""
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", f"{app}-{resource}").lower()
+    text = re.sub(r"[^a-z0-9-]+", "-", text)
+    text = re.sub(r"-{2,}", "-", text).strip("-") or kind
+    limit = _LIMITS.get(kind, 255) - (5 if fifo else 0)
+    text = text[:limit].rstrip("-")
+    if kind == "bucket" and len(text) < 3:
+        text = (text + "-bucket")[:limit]
+    return text + (".fifo" if fifo else "")
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatedResource:
+    """A resource of the app as the emulation created it."""
+
+    name: str  # the app's logical name
+    kind: str
+    local_name: str
+    arn: str
+    url: str | None = None  # queues
+
+    @property
+    def address(self) -> str:
+        """What ``${Name}`` gives: a queue's URL, a topic's ARN, otherwise the name."""
+        if self.kind == "queue" and self.url:
+            return self.url
+        if self.kind == "topic":
+            return self.arn
+        return self.local_name
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedCall:
+    """A successful AWS call that may produce events, as the hook saw it."""
+
+    service: str
+    operation: str
+    params: Mapping[str, Any]
+    response: Mapping[str, Any]
+    lineage: Lineage | None
+    time: float
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --- the process environment ---------------------------------------------------------------------
+
+
+class ProcessEnvironment:
+    """Sets the variables boto3 needs to reach moto, and restores every one on exit.
+
+    Fake credentials, the region, and nothing that could send a client elsewhere: profiles,
+    config and credentials files, ``AWS_ENDPOINT_URL*`` and FIPS/dual-stack switches are
+    removed for the duration.
+    """
+
+    _REMOVE_PREFIXES = ("AWS_ENDPOINT_URL",)
+    _REMOVE = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+               "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_CA_BUNDLE", "AWS_ROLE_ARN",
+               "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+               "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+
+    def __init__(self, account: AccountInfo) -> None:
+        self.values = {
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": account.region, "AWS_REGION": account.region,
+            "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true", "MOTO_ACCOUNT_ID": account.account,
+        }
+        self._saved: dict[str, str | None] = {}
+
+    def apply(self) -> None:
+        keys = set(self.values) | set(self._REMOVE) | {
+            k for k in os.environ if k.startswith(self._REMOVE_PREFIXES)}
+        self._saved = {k: os.environ.get(k) for k in keys}
+        for k in keys:
+            if k in self.values:
+                os.environ[k] = self.values[k]
+            else:
+                os.environ.pop(k, None)
+
+    def restore(self) -> None:
+        for k, v in self._saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        self._saved = {}
+
+
+# --- the observer hook ---------------------------------------------------------------------------
+
+_installed = False
+_install_lock = threading.Lock()
+_sink: Callable[[ObservedCall], None] | None = None
+_now: Callable[[], float] = lambda: 0.0
+_s3_info: Callable[[str, str], dict[str, Any]] | None = None
+
+
+def _service(model: Any) -> str:
+    return str(model.service_model.service_name)
+
+
+def _stash_params(params: Any, model: Any, context: Any, **_: Any) -> None:
+    if _sink is not None and (_service(model), model.name) in OBSERVED and isinstance(context, dict):
+        context["flowengine_params"] = dict(params)
+
+
+def _after_call(http_response: Any, parsed: Any, model: Any, context: Any, **_: Any) -> None:
+    sink = _sink
+    if sink is None or not isinstance(context, dict):
+        return
+    key = (_service(model), model.name)
+    if key not in OBSERVED:
+        return
+    status = getattr(http_response, "status_code", 200)
+    if status >= 300 or (isinstance(parsed, dict) and "Error" in parsed):
+        return
+    params = context.get("flowengine_params") or {}
+    extra: dict[str, Any] = {}
+    if key[0] == "s3" and key[1] in ("PutObject", "CopyObject", "CompleteMultipartUpload") and _s3_info is not None:
+        extra = _s3_info(str(params.get("Bucket", "")), str(params.get("Key", "")))
+    sink(ObservedCall(key[0], key[1], params, parsed if isinstance(parsed, dict) else {},
+                      current_lineage.get(), _now(), extra))
+
+
+def install_observer() -> None:
+    """Register the observer for every botocore session created from now on (once per process).
+
+    Like moto's own stubber, it goes into ``botocore.handlers.BUILTIN_HANDLERS`` (when this
+    module is imported); it does nothing while no emulation is running.  Clients made from a
+    botocore session created before that are not observed; ``boto3.client()`` is, since the
+    emulation gives boto3 a fresh default session for its duration.
+    """
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        botocore.handlers.BUILTIN_HANDLERS.append(("provide-client-params", _stash_params))
+        botocore.handlers.BUILTIN_HANDLERS.append(("after-call", _after_call))
+        _installed = True
+
+
+# --- the emulation -------------------------------------------------------------------------------
+
+_active_lock = threading.Lock()
+_active: Emulation | None = None
+
+
+class Emulation:
+    """moto's in-process backends holding the app's resources, for one runtime at a time.
+
+    ``now`` is the runtime's clock (moto's SQS reads it); ``sink`` receives the observed calls
+    (from any thread); ``seed`` seeds moto's own ids (message ids, request ids) so runs repeat.
+    """
+
+    def __init__(self, app: App, account: AccountInfo, *, now: Callable[[], float],
+                 sink: Callable[[ObservedCall], None], seed: int | None = 0) -> None:
+        self.app = app
+        self.account = account
+        self.region = account.region
+        self.now = now
+        self.sink = sink
+        self.seed = seed
+        self.resources: dict[str, EmulatedResource] = {}
+        self._env = ProcessEnvironment(account)
+        self._mock: Any = None
+        self._patches: list[Any] = []
+        self._clients: dict[str, Any] = {}
+        self._session: Any = None
+        self._by_bucket: dict[str, str] = {}
+        self._by_queue: dict[str, str] = {}
+        self._by_topic: dict[str, str] = {}
+        self._by_bus: dict[str, str] = {}
+        self.started = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        global _active, _sink, _now, _s3_info
+        from moto import mock_aws
+        from moto.moto_api._internal import mock_random
+
+        with _active_lock:
+            if _active is not None:
+                raise EmulationError("another app runtime is running in this process: moto's backends and the "
+                                     "process environment are shared, so close it first")
+            _active = self
+        try:
+            install_observer()
+            self._env.apply()
+            self._mock = mock_aws()
+            self._mock.start()
+            # Handlers' boto3.client() calls make a fresh default session, which has the
+            # observer (one made earlier, e.g. inside an enclosing mock_aws, may not).
+            default_session = mock.patch("boto3.DEFAULT_SESSION", None)
+            default_session.start()
+            self._patches.append(default_session)
+            if self.seed is not None:
+                mock_random.seed(self.seed)
+            self._patch_sqs_time()
+            self._session = boto3.session.Session(region_name=self.region)
+            self._create_resources()
+            _now, _s3_info = self.now, self._object_info
+            _sink = self.sink
+            self.started = True
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        global _active, _sink, _s3_info
+        _sink, _s3_info = None, None
+        for p in reversed(self._patches):
+            p.stop()
+        self._patches = []
+        self._clients = {}
+        if self._mock is not None:
+            try:
+                self._mock.stop()
+            finally:
+                self._mock = None
+        self._env.restore()
+        with _active_lock:
+            if _active is self:
+                _active = None
+        self.started = False
+
+    def _patch_sqs_time(self) -> None:
+        import moto.sqs.models as sqs_models
+
+        real_time = sqs_models.unix_time
+        now = self.now
+
+        def unix_time(dt: Any = None) -> float:
+            return now() if dt is None else real_time(dt)
+
+        def unix_time_millis(dt: Any = None) -> float:
+            return unix_time(dt) * 1000.0
+
+        for name, fn in (("unix_time", unix_time), ("unix_time_millis", unix_time_millis)):
+            p = mock.patch.object(sqs_models, name, fn)
+            p.start()
+            self._patches.append(p)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of the emulation (created once per service)."""
+        c = self._clients.get(service)
+        if c is None:
+            c = self._clients[service] = self._session.client(service, region_name=self.region)
+        return c
+
+    # -- resources -------------------------------------------------------------------------
+
+    def _create_resources(self) -> None:
+        pending = dict(self.app.resources)
+        for name in list(pending):
+            self._create(name, pending, ())
+
+    def _create(self, name: str, pending: dict[str, Any], chain: tuple[str, ...]) -> EmulatedResource | None:
+        if name in self.resources:
+            return self.resources[name]
+        res = pending.get(name)
+        if res is None or name in chain:
+            return None
+        kind, props, acct, region = res.kind, res.properties, self.account.account, self.region
+        part = self.account.partition
+        try:
+            if kind == "bucket":
+                bucket = local_name(self.app.name, name, kind)
+                args: dict[str, Any] = {"Bucket": bucket}
+                if region != "us-east-1":
+                    args["CreateBucketConfiguration"] = {"LocationConstraint": region}
+                self.client("s3").create_bucket(**args)
+                out = EmulatedResource(name, kind, bucket, f"arn:{part}:s3:::{bucket}")
+                self._by_bucket[bucket] = name
+            elif kind == "queue":
+                fifo = props.get("fifo") is True
+                qname = local_name(self.app.name, name, kind, fifo=fifo)
+                attrs = {"VisibilityTimeout": str(self.visibility_timeout(name))}
+                if fifo:
+                    attrs["FifoQueue"] = "true"
+                dead = props.get("dead_letter")
+                if isinstance(dead, dict) and isinstance(dead.get("queue"), str):
+                    dlq = self._create(dead["queue"], pending, chain + (name,))
+                    if dlq is not None:
+                        attrs["RedrivePolicy"] = json.dumps({
+                            "deadLetterTargetArn": dlq.arn, "maxReceiveCount": int(dead.get("max_receive_count", 3))})
+                url = self.client("sqs").create_queue(QueueName=qname, Attributes=attrs)["QueueUrl"]
+                out = EmulatedResource(name, kind, qname, f"arn:{part}:sqs:{region}:{acct}:{qname}", url)
+                for k in (qname, url, out.arn):
+                    self._by_queue[k] = name
+            elif kind == "topic":
+                tname = local_name(self.app.name, name, kind)
+                arn = self.client("sns").create_topic(Name=tname)["TopicArn"]
+                out = EmulatedResource(name, kind, tname, arn)
+                self._by_topic[arn] = name
+            elif kind == "table":
+                tname = local_name(self.app.name, name, kind)
+                key = props.get("key") if isinstance(props.get("key"), dict) else {"id": "S"}
+                items = list(key.items())[:2]
+                self.client("dynamodb").create_table(
+                    TableName=tname, BillingMode="PAY_PER_REQUEST",
+                    KeySchema=[{"AttributeName": k, "KeyType": "HASH" if i == 0 else "RANGE"}
+                               for i, (k, _) in enumerate(items)],
+                    AttributeDefinitions=[{"AttributeName": k, "AttributeType": str(t)} for k, t in items])
+                out = EmulatedResource(name, kind, tname, f"arn:{part}:dynamodb:{region}:{acct}:table/{tname}")
+            elif kind == "event_bus":
+                bname = local_name(self.app.name, name, kind)
+                arn = self.client("events").create_event_bus(Name=bname)["EventBusArn"]
+                out = EmulatedResource(name, kind, bname, arn)
+                self._by_bus[bname] = name
+                self._by_bus[arn] = name
+            else:
+                return None
+        except Exception as exc:
+            if isinstance(exc, FlowengineError):
+                raise
+            raise EmulationError(f"cannot emulate {kind} '{name}': {exc}") from exc
+        self.resources[name] = out
+        return out
+
+    def visibility_timeout(self, queue: str) -> int:
+        """The queue's visibility timeout as compiled: as written, else six times its
+        consumers' timeout (at least 30 s), else 30 s."""
+        props = self.app.resources[queue].properties
+        vt = seconds(props.get("visibility_timeout")) if "visibility_timeout" in props else None
+        if isinstance(vt, (int, float)) and not isinstance(vt, bool):
+            return int(vt)
+        need = [self.app.functions[t.target].timeout_seconds for t in self.app.triggers
+                if t.source == "queue" and t.resource == queue and t.target_kind == "function"
+                and t.target in self.app.functions]
+        return max(30, min(6 * max(need), 43200)) if need else 30
+
+    def _object_info(self, bucket: str, key: str) -> dict[str, Any]:
+        try:
+            from moto.s3.models import s3_backends
+
+            obj = s3_backends[self.account.account][self.account.partition].get_object(bucket, key)
+        except Exception:  # noqa: BLE001 - the hook must never break the handler's call
+            return {}
+        if obj is None:
+            return {}
+        return {"size": int(obj.size), "etag": str(obj.etag).strip('"')}
+
+    def queue_backend(self, queue: str) -> Any:
+        """moto's queue object (its messages carry their visibility times)."""
+        from moto.sqs.models import sqs_backends
+
+        return sqs_backends[self.account.account][self.region].get_queue(self.resources[queue].local_name)
+
+    # -- names -----------------------------------------------------------------------------
+
+    def substitutions(self) -> dict[str, str]:
+        """``${X}`` / ``${XArn}`` values of every resource, function and flow of the app."""
+        values: dict[str, str] = {}
+        for name, r in self.resources.items():
+            values[name] = r.address
+            values[f"{name}Arn"] = r.arn
+        for name in self.app.functions:
+            values.setdefault(name, name)
+            values.setdefault(f"{name}Arn", self.account.lambda_arn(name))
+        for name in self.app.flows:
+            values.setdefault(name, name)
+            values.setdefault(f"{name}Arn", self.account.state_machine_arn(name))
+        return values
+
+    def bucket_resource(self, bucket: str) -> str | None:
+        return self._by_bucket.get(bucket)
+
+    def queue_resource(self, url_name_or_arn: str) -> str | None:
+        return self._by_queue.get(url_name_or_arn)
+
+    def topic_resource(self, arn: str) -> str | None:
+        return self._by_topic.get(arn)
+
+    def bus_resource(self, name_or_arn: str | None) -> tuple[bool, str | None]:
+        """(known, resource) for a PutEvents ``EventBusName``: the default bus is (True, None)."""
+        if not name_or_arn or name_or_arn == "default" or name_or_arn.endswith(":event-bus/default"):
+            return True, None
+        if name_or_arn in self._by_bus:
+            return True, self._by_bus[name_or_arn]
+        return False, None
+
+
+install_observer()  # at import: sessions created from now on carry the observer
+
+__all__ = [
+    "OBSERVED", "EmulatedResource", "Emulation", "EmulationError", "ObservedCall",
+    "ProcessEnvironment", "install_observer", "local_name",
+]
