@@ -109,19 +109,29 @@ def _read_input(text: str | None) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from flowengine.errors import ExecutionInputError, FlowengineError, LoadError, ValidationError
+    from flowengine.errors import (ExecutionInputError, FlowengineError, LoadError, MockConfigError,
+                                   ValidationError)
 
+    problem = _run_usage_problem(args)
+    if problem:
+        print(f"flowengine run: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         payload = _read_input(args.input)
         loaded = _load(args.file)
-        if args.flow is None and len(loaded.app.flows) > 1:
+        if args.flow is None and len(loaded.app.flows) > 1 and args.event is None:
             print(f"flowengine run: {args.file} has several flows ({', '.join(loaded.app.flows)}); "
                   "choose one with --flow", file=sys.stderr)
             return EXIT_USAGE
+        if args.remote or args.aws:
+            return _run_on_aws(loaded, args, payload)
         return _run_local(loaded, args, payload)
-    except (LoadError, ValidationError) as exc:
+    except (LoadError, MockConfigError) as exc:
         _print_diagnostics(exc.diagnostics, "text", sys.stderr)
         return EXIT_USAGE
+    except ValidationError as exc:
+        _print_diagnostics(exc.diagnostics, "text", sys.stderr)
+        return EXIT_PROBLEMS
     except ExecutionInputError as exc:
         print(f"flowengine run: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -130,49 +140,126 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
 
+def _run_usage_problem(args: argparse.Namespace) -> str | None:
+    """Option combinations that cannot work, caught before anything loads."""
+    if args.event is not None and args.input is not None:
+        return "give the input with --input or the triggering event with --event, not both"
+    if args.bus is not None and args.event is None:
+        return "--bus goes with --event"
+    if (args.mock is None) != (args.test_case is None):
+        return "--mock FILE and --test-case NAME go together"
+    if args.remote and args.aws:
+        return "--remote runs on AWS and --aws runs locally against AWS: choose one"
+    if (args.remote or args.aws) and not args.stack_name:
+        return f"{'--remote' if args.remote else '--aws'} needs --stack-name (the deployed stack)"
+    if (args.remote or args.aws) and (args.mock or args.event is not None):
+        return "--mock and --event are local-run options; they do not combine with --remote or --aws"
+    if args.remote and (args.real_time or args.seed):
+        return "--real-time and --seed shape local runs; a --remote run happens on AWS"
+    return None
+
+
+def _flow_name(loaded: Any, flow: str | None) -> str | None:
+    if flow is not None:
+        return flow
+    flows = list(loaded.app.flows)
+    return flows[0] if len(flows) == 1 else None
+
+
+def _mock_set(loaded: Any, args: argparse.Namespace) -> Any:
+    """The MockConfigFile test case named by --mock FILE --test-case NAME.
+
+    The file's state machine is the one named like the flow, or its only one."""
+    from flowengine.testing.mockconfig import load_mock_config
+
+    config = load_mock_config(args.mock)
+    flow = _flow_name(loaded, args.flow)
+    machines = config.state_machine_names()
+    machine = args.state_machine or (flow if flow in machines else machines[0] if len(machines) == 1 else flow)
+    return config.test_case(machine or "", args.test_case)
+
+
+def _printer(args: argparse.Namespace) -> Any:
+    """Live progress on stderr when it is a terminal (or --progress), never when piped."""
+    want = args.progress if args.progress is not None else sys.stderr.isatty()
+    if not want or args.json:
+        return None
+    from flowengine.testing.progress import ProgressPrinter
+
+    return ProgressPrinter(sys.stderr, virtual=not args.real_time)
+
+
 def _run_local(loaded: Any, args: argparse.Namespace, payload: Any) -> int:
     import time
 
     from flowengine.engine.clock import RealClock
-    from flowengine.engine.runtime import Engine
 
+    mocks = _mock_set(loaded, args) if args.mock else None
+    printer = _printer(args)
     clock = RealClock() if args.real_time else None
+    options: dict[str, Any] = {"clock": clock, "seed": args.seed, "record": True, "mocks": mocks,
+                               "listeners": [printer] if printer else []}
     started = time.perf_counter()
-    with Engine(clock=clock, seed=args.seed) as engine:
-        result = engine.run(loaded, payload, flow=args.flow, name=args.name)
-    wall = time.perf_counter() - started
+    try:
+        if args.event is not None:
+            from flowengine.events.commands import run_event
+
+            result = run_event(loaded, args.event, flow=args.flow, bus=args.bus, **options)
+        else:
+            from flowengine.engine.runtime import Engine
+
+            with Engine(**options) as engine:
+                result = engine.run(loaded, payload, flow=args.flow, name=args.name)
+    finally:
+        if clock is not None:
+            clock.close()
+    return _report(result, args, time.perf_counter() - started)
+
+
+def _run_on_aws(loaded: Any, args: argparse.Namespace, payload: Any) -> int:
+    import time
+
+    flow = _flow_name(loaded, args.flow)
+    if flow is None:
+        print("flowengine run: choose a flow with --flow", file=sys.stderr)
+        return EXIT_USAGE
+    started = time.perf_counter()
+    if args.remote:
+        from flowengine.aws import run_remote
+
+        result = run_remote(loaded, flow, args.stack_name, payload, region=args.region, profile=args.profile,
+                            endpoint_url=args.endpoint_url, name=args.name)
+    else:
+        from flowengine.aws import run_hybrid
+        from flowengine.engine.clock import RealClock
+
+        printer = _printer(args)
+        clock = RealClock() if args.real_time else None
+        try:
+            result = run_hybrid(loaded, flow, args.stack_name, payload,
+                                functions="local" if args.local_functions else "remote",
+                                region=args.region, profile=args.profile, endpoint_url=args.endpoint_url,
+                                clock=clock, seed=args.seed, name=args.name, record=True,
+                                listeners=[printer] if printer else [])
+        finally:
+            if clock is not None:
+                clock.close()
+    return _report(result, args, time.perf_counter() - started)
+
+
+def _report(result: Any, args: argparse.Namespace, wall: float) -> int:
     if args.json:
         json.dump(result.to_json(), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     else:
-        print(_summary(result, wall))
+        from flowengine.testing.progress import ProgressPrinter
+
+        # The summary goes to stdout, uncoloured unless stdout is a terminal.
+        summary = ProgressPrinter(sys.stdout, virtual=not (args.real_time or args.remote)).summary(result, wall)
+        print(summary)
+        if result.status == "SUCCEEDED":
+            print(json.dumps(result.output, indent=2))
     return EXIT_OK if result.status == "SUCCEEDED" else EXIT_PROBLEMS
-
-
-def _summary(result: Any, wall: float) -> str:
-    """A readable end-of-run summary: status, durations, then the output or the failure."""
-    virtual = (result.stop_ts or result.start_ts) - result.start_ts
-    lines = [f"{result.status}  {result.name}  (virtual {_duration(virtual)}, wall {wall * 1000:.0f} ms)"]
-    if result.status == "SUCCEEDED":
-        lines.append(json.dumps(result.output, indent=2))
-    else:
-        lines.append(f"error: {result.error}")
-        if result.cause:
-            lines.append(f"cause: {result.cause}")
-    return "\n".join(lines)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            parts.append(f"{int(seconds // size)}{unit}")
-            seconds %= size
-    if seconds or not parts:
-        parts.append(f"{seconds:g}s")
-    return " ".join(parts)
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -184,6 +271,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
         compiled = compile_app(loaded)
         written = compiled.write(args.out, force=args.force)
+        _print_diagnostics(compiled.warnings, "text", sys.stderr)
     except LoadError as exc:
         _print_diagnostics(exc.diagnostics, "text", sys.stderr)
         return EXIT_USAGE
@@ -207,6 +295,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
         result = deploy(loaded, args.stack_name, region=args.region, profile=args.profile,
                         endpoint_url=args.endpoint_url, dry_run=args.dry_run,
+                        artifact_bucket=args.artifact_bucket,
                         progress=lambda line: print(line, file=sys.stderr))
     except LoadError as exc:
         _print_diagnostics(exc.diagnostics, "text", sys.stderr)
@@ -219,6 +308,19 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
     print(result.summary() if hasattr(result, "summary") else result)
     return EXIT_OK
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from flowengine.events.commands import up_command
+
+    return up_command(args.file, real_time=not args.virtual, duration=args.duration, seed=args.seed)
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    from flowengine.events.commands import send_command
+
+    return send_command(args.file, args.event, advance=args.advance, bus=args.bus, trigger=args.trigger,
+                        seed=args.seed)
 
 
 def cmd_event_generate(args: argparse.Namespace) -> int:
@@ -266,6 +368,25 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--real-time", action="store_true", help="wait in real time instead of on the virtual clock")
     r.add_argument("--seed", type=int, default=0, help="seed of the random source (jitter, UUIDs)")
     r.add_argument("--name", help="execution name")
+    r.add_argument("--event", metavar="FILE",
+                   help="start the flow through the app trigger this event matches (JSON file, JSON text, or -)")
+    r.add_argument("--bus", help="with --event: the event bus an EventBridge event goes to (default: the default bus)")
+    r.add_argument("--mock", metavar="FILE", help="a Step Functions Local MockConfigFile (JSON or YAML)")
+    r.add_argument("--test-case", metavar="NAME", help="the MockConfigFile test case to run")
+    r.add_argument("--state-machine", metavar="NAME",
+                   help="the MockConfigFile state machine (default: the one named like the flow, or the only one)")
+    r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="live progress on stderr (default: when stderr is a terminal)")
+    aws = r.add_argument_group("AWS", "run on AWS, or locally against AWS (credentials and region as for the AWS CLI)")
+    aws.add_argument("--remote", action="store_true", help="run the deployed flow on AWS Step Functions")
+    aws.add_argument("--aws", action="store_true",
+                     help="run the flow locally while its Tasks call the deployed stack's functions and resources")
+    aws.add_argument("--local-functions", action="store_true",
+                     help="with --aws: run Lambda tasks with the local handlers instead of the deployed functions")
+    aws.add_argument("--stack-name", help="the CloudFormation stack `flowengine deploy` created")
+    aws.add_argument("--region")
+    aws.add_argument("--profile")
+    aws.add_argument("--endpoint-url", help="an AWS-compatible endpoint (e.g. a moto server)")
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("compile", help="write ASL + an AWS SAM template")
@@ -279,11 +400,30 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--stack-name", required=True)
     d.add_argument("--region")
     d.add_argument("--profile")
-    d.add_argument("--endpoint-url", help=argparse.SUPPRESS)
+    d.add_argument("--endpoint-url", help="an AWS-compatible endpoint (e.g. a moto server)")
+    d.add_argument("--artifact-bucket", metavar="BUCKET",
+                   help="where to upload the function code (default: a bucket flowengine creates per account and region)")
     d.add_argument("--dry-run", action="store_true", help="print the change set without executing it")
     d.set_defaults(func=cmd_deploy)
 
     from flowengine.events import payloads  # standard library only: cheap at start-up
+
+    u = sub.add_parser("up", help="run the whole app locally: emulated resources, triggers, schedules, a live log")
+    u.add_argument("file", metavar="APP")
+    u.add_argument("--virtual", action="store_true",
+                   help="run on the virtual clock instead of the real one (a day of schedules in moments)")
+    u.add_argument("--duration", help="how long to run, e.g. 10m or 1d (default: until Ctrl-C; one day with --virtual)")
+    u.add_argument("--seed", type=int, default=None, help="seed of the random source")
+    u.set_defaults(func=cmd_up)
+
+    sn = sub.add_parser("send", help="send one event into a fresh local runtime of the app and report what it did")
+    sn.add_argument("file", metavar="APP")
+    sn.add_argument("event", metavar="EVENT", help="a JSON file, JSON text, or - for stdin (see `flowengine event generate`)")
+    sn.add_argument("--advance", help="virtual time to run on after the app goes idle, e.g. 1h")
+    sn.add_argument("--bus", help="the event bus an EventBridge event goes to (default: the app's default bus)")
+    sn.add_argument("--trigger", help="deliver the event to this trigger only")
+    sn.add_argument("--seed", type=int, default=0, help="seed of the random source")
+    sn.set_defaults(func=cmd_send)
 
     e = sub.add_parser("event", help="event payloads in AWS's shapes")
     esub = e.add_subparsers(dest="event_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True)

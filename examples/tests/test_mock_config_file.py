@@ -12,7 +12,7 @@ from flowengine.testing import load_mock_config, run_flow
 
 HERE = Path(__file__).parent
 DEFINITION = HERE / "LambdaSQSIntegration.asl.json"
-MOCK_CONFIG = HERE.parents[1] / "tests" / "testing" / "mockfiles" / "aws_docs_example.json"
+MOCK_CONFIG = HERE / "mockfiles" / "aws_docs_example.json"
 
 LAMBDA_RESPONSE = {"StatusCode": 200, "Payload": {"StatusCode": 200, "body": "Hello from Lambda!"}}
 SQS_RESPONSE = {"MD5OfMessageBody": "3bcb6e8e-7h85-4375-b0bc-1a59812c6e51",

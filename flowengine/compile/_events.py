@@ -283,6 +283,8 @@ class TriggerCompiler:
             props["EventBusName"] = ref(t.resource)
         if "input" in t.options:
             props["Input"] = _json(t.options["input"])
+        elif isinstance(t.options.get("input_path"), str):
+            props["InputPath"] = t.options["input_path"]
         return {"Type": "EventBridgeRule", "Properties": props}
 
     def _api(self, i: int, t: Trigger) -> dict[str, Any] | None:

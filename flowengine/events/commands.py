@@ -149,7 +149,7 @@ def send_command(app_path: str, event_json_or_path: Any, *, advance: _dt.timedel
                 idle = runtime.run_until_idle()
             out.write(_summary(runtime) + "\n")
             if not runtime.log.of("route") and not runtime.log.of("sqs") and not runtime.recursion_stops:
-                out.write("no trigger matched the event\n")
+                out.write(f"no trigger matched the event{_bus_hint(runtime, event, bus)}\n")
                 return EXIT_USAGE
             return EXIT_OK if idle and not _failures(runtime) else EXIT_PROBLEMS
     except (FlowengineError, OSError) as exc:
@@ -173,9 +173,23 @@ def run_event(app_path: Any, event: Any, *, flow: str | None = None, bus: str | 
         started = runtime.executions(flow)
         if not started:
             routes = [f"{r.data.get('target_kind')} {r.data.get('target')}" for r in runtime.log.of("route")]
-            where = f"it went to {', '.join(routes)}" if routes else "no trigger matched it"
+            where = f"it went to {', '.join(routes)}" if routes else f"no trigger matched it{_bus_hint(runtime, value, bus)}"
             raise EventError(f"the event started no {'execution of ' + flow if flow else 'flow'}: {where}")
         return started[0]
+
+
+def _bus_hint(runtime: Any, event: Any, bus: str | None) -> str:
+    """For an EventBridge event sent to a bus with no matching rule: the buses that have rules."""
+    if not isinstance(event, Mapping) or "detail-type" not in event:
+        return ""
+    buses = sorted({t.resource for t in runtime.app.triggers if t.source == "event_pattern" and t.resource != bus},
+                   key=lambda b: b or "")
+    if not buses:
+        return ""
+    names = ", ".join(b or "the default bus" for b in buses)
+    flag = next((b for b in buses if b), None)
+    return (f" on {'bus ' + bus if bus else 'the default bus'} (the app's event_pattern triggers listen on {names}"
+            + (f"; send it there with --bus {flag})" if flag else ")"))
 
 
 def _failures(runtime: Any) -> list[str]:

@@ -73,6 +73,23 @@ class BusRule(Route):
 
     bus: str | None = None
     pattern: EventPattern | None = None
+
+    def target_input(self, event: Any) -> Any:
+        """What the rule's target receives: the event, or as the trigger's ``input`` (a
+        constant, EventBridge's Input) or ``input_path`` (EventBridge's InputPath) says.
+        A path that matches nothing gives ``{}`` here; AWS's wording for that case is not recorded."""
+        o = self.trigger.options
+        if "input" in o:
+            return o["input"]
+        path = o.get("input_path")
+        if not isinstance(path, str):
+            return event
+        from flowengine.engine.jsonpath import PathNotFound, compile_path
+
+        try:
+            return compile_path(path).find(event)
+        except PathNotFound:
+            return {}
     via_bucket: str | None = None  # a bucket trigger delivered through EventBridge
 
     def matches(self, event: Mapping[str, Any]) -> bool:

@@ -56,7 +56,7 @@ from flowengine.errors import FlowengineError, ValidationError
 from flowengine.events import payloads
 from flowengine.events.emulation import EmulatedResource, Emulation, ObservedCall
 from flowengine.events.recursion import DEFAULT_RECURSION_LIMIT, Lineage, RecursionGuard, RecursionStop, current_lineage
-from flowengine.events.routing import QueueMapping, Route, Router, ScheduledRule
+from flowengine.events.routing import BusRule, QueueMapping, Route, Router, ScheduledRule
 from flowengine.integrations.base import TaskIntegration, TaskRequest, TaskTarget
 from flowengine.integrations.lambda_local import LambdaFunction
 from flowengine.model.app import App
@@ -189,6 +189,8 @@ class AppRuntime:
     * ``async_retries``, ``max_event_age``: Lambda's asynchronous retry settings.
     * ``limits``, ``account``, ``integrations``, ``listeners``, ``sync_handlers``: the
       engine's options (:class:`~flowengine.engine.runtime.Engine`).
+    * ``mocks``, ``require_all_mocks``, ``record``: as for the engine — Task mocks for every
+      execution, and a trace of each execution (``result.path``, ``result.state(...)``).
     * ``validate``: refuse an app with validation errors (``ValidationError``).
     """
 
@@ -198,7 +200,8 @@ class AppRuntime:
                  integrations: Sequence[TaskIntegration] = (), listeners: Sequence[Listener] = (),
                  sync_handlers: Literal["executor", "inline"] = "executor", validate: bool = True,
                  recursion_limit: int | None = DEFAULT_RECURSION_LIMIT, async_retries: int = ASYNC_RETRIES,
-                 max_event_age: _dt.timedelta = MAX_EVENT_AGE) -> None:
+                 max_event_age: _dt.timedelta = MAX_EVENT_AGE, mocks: Any = None,
+                 require_all_mocks: bool = False, record: bool = False) -> None:
         self._source = app
         self._own_clock = clock is None
         self.clock: Clock = clock if clock is not None else VirtualClock()
@@ -211,7 +214,8 @@ class AppRuntime:
         self.max_event_age = max_event_age.total_seconds()
         self._engine_options: dict[str, Any] = {
             "seed": seed, "handlers": dict(handlers or {}), "limits": limits, "integrations": list(integrations),
-            "listeners": list(listeners), "sync_handlers": sync_handlers}
+            "listeners": list(listeners), "sync_handlers": sync_handlers, "mocks": mocks,
+            "require_all_mocks": require_all_mocks, "record": record}
         self._validate = validate
         self.invocations: list[Invocation] = []
         self._handles: list[ExecutionHandle] = []
@@ -270,7 +274,9 @@ class AppRuntime:
                              limits=options["limits"], account=self.account,
                              integrations=[*options["integrations"], *services],
                              listeners=[_RuntimeListener(self), *options["listeners"]],
-                             sync_handlers=options["sync_handlers"], validate=False, substitutions=values)
+                             sync_handlers=options["sync_handlers"], validate=False, substitutions=values,
+                             mocks=options["mocks"], require_all_mocks=options["require_all_mocks"],
+                             record=options["record"])
         self.engine.bind_functions(self.app)
         nested = getattr(self.engine, "nested", None)
         if nested is not None and hasattr(nested, "register_app"):
@@ -635,6 +641,8 @@ class AppRuntime:
             return False
         self._record("route", f"{what} → {route.target_kind} {route.target} (trigger {route.name})",
                      trigger=route.name, target=route.target, target_kind=route.target_kind)
+        if isinstance(route, BusRule):
+            event = route.target_input(event)
         if route.target_kind == "flow":
             self._spawn(self._start_execution(route.target, _fresh(event), origin=f"trigger {route.name}"), admitted)
         else:
@@ -875,7 +883,7 @@ class AppRuntime:
         if "httpMethod" in event or "routeKey" in event:
             return self._send_api(event, lineage)
         raise EventError("cannot tell what kind of event this is (S3, SQS or SNS records, an EventBridge event, "
-                         "a PutEvents entry, an API Gateway event): pass trigger=... to deliver it as it is")
+                         "a PutEvents entry, an API Gateway event): name the trigger to deliver it to as it is (trigger=..., or --trigger on the command line)")
 
     def _bus_name(self, bus: str | None) -> tuple[bool, str | None]:
         if bus is None or bus == "default":

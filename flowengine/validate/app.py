@@ -38,6 +38,7 @@ from flowengine.dsl.source import Pointer
 from flowengine.model.app import RESOURCE_KINDS, App
 from flowengine.model.diagnostics import Diagnostic
 from flowengine.validate._common import Reporter, did_you_mean, is_int, is_num, json_type, machines, shorten
+from flowengine.validate.expressions import path_problem
 
 # --- the tables (docs/app-file.md; kept equal to app.schema.json by a test) -------------------
 
@@ -58,7 +59,7 @@ TRIGGER_OPTIONS: dict[str, tuple[str, ...]] = {
     "queue": ("batch_size", "batching_window", "report_batch_item_failures"),
     "topic": ("filter_policy",),
     "schedule": ("input", "timezone"),
-    "event_pattern": ("bus",),
+    "event_pattern": ("bus", "input", "input_path"),
     "api": (),
 }
 TRIGGER_COMMON = ("name",)
@@ -161,6 +162,19 @@ def _int_range(a: _App, ptr: Pointer, value: Any, what: str, low: int, high: int
     if value < low or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         a.report("FE607", f"{what} is {value}; it must be {bounds}", ptr, hint=f"write a whole number {bounds}")
+
+
+def _target_input_path(a: _App, ptr: Pointer, t: dict[str, Any]) -> None:
+    """An EventBridge target's InputPath: a JSONPath into the event, exclusive with ``input``."""
+    iptr = ptr + ("input_path",)
+    if "input" in t:
+        a.report("FE625", "input and input_path both give the target's input", iptr,
+                 hint="keep input (a constant) or input_path (a part of the event, e.g. $.detail)")
+    elif _want(a, iptr, t["input_path"], "string", "input_path", hint="write a JSONPath such as $.detail"):
+        problem = path_problem(t["input_path"], False)
+        if problem:
+            code, message, hint = problem
+            a.report(code, f"input_path: {message}", iptr, hint=hint or "write a JSONPath such as $.detail")
 
 
 def _names_list(a: _App, ptr: Pointer, value: Any, what: str) -> list[tuple[int, str]]:
@@ -668,6 +682,8 @@ def _trigger_source(a: _App, ptr: Pointer, source: str, t: dict[str, Any]) -> No
                 _pattern(a, sptr, value, "event_pattern")
         if "bus" in t and _want(a, ptr + ("bus",), t["bus"], "string", "bus"):
             _resource_ref(a, ptr + ("bus",), t["bus"], "event_bus", "bus")
+        if "input_path" in t:
+            _target_input_path(a, ptr, t)
     elif source == "api":  # noqa: SIM102 - one branch per source
         if _want(a, sptr, value, "mapping", "api", hint="write {method: POST, path: /orders}"):
             for key in value:

@@ -14,6 +14,7 @@ from flowengine.testing.mocks import MockSet
 HERE = Path(__file__).parent
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
 MOCKFILES = HERE / "mockfiles"
+AWS_DOCS_EXAMPLE = HERE.parents[1] / "examples" / "tests" / "mockfiles" / "aws_docs_example.json"
 
 
 def never(event, context):
@@ -87,12 +88,12 @@ def test_mocks_naming_unknown_states_stop_the_run_before_it_starts():
 
 
 def test_mock_file_errors_point_into_the_file():
-    config = load_mock_config(str(MOCKFILES / "aws_docs_example.json"))
+    config = load_mock_config(str(AWS_DOCS_EXAMPLE))
     ms = config.test_case("LambdaSQSIntegration", "HybridPath")
     with pytest.raises(MockConfigError) as info:
         run_flow(flow(("Other", {"Type": "Task", "Resource": ARN + "x"})), mocks=ms, validate=False)
     text = str(info.value)
-    assert text.startswith(f"{MOCKFILES / 'aws_docs_example.json'}:14:11: FE710 no state named 'LambdaState'")
+    assert text.startswith(f"{AWS_DOCS_EXAMPLE}:14:11: FE710 no state named 'LambdaState'")
 
 
 def test_require_all_mocks_names_every_unmocked_task(tmp_path):
@@ -115,7 +116,7 @@ def test_require_all_mocks_names_every_unmocked_task(tmp_path):
 
 
 def test_unused_mocks_are_warnings_on_the_result():
-    config = load_mock_config(str(MOCKFILES / "aws_docs_example.json"))
+    config = load_mock_config(str(AWS_DOCS_EXAMPLE))
     choice = ("Route", {"Type": "Choice", "Choices": [{"Variable": "$.skip", "BooleanEquals": True,
                                                         "Next": "SQSState"}], "Default": "LambdaState"})
     lambda_state = ("LambdaState", {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
@@ -127,7 +128,7 @@ def test_unused_mocks_are_warnings_on_the_result():
     assert r.status == "SUCCEEDED"
     (w,) = r.warnings
     assert (w.code, w.severity, w.state_path) == ("FE716", "warning", "LambdaState")
-    assert w.format().startswith(f"{MOCKFILES / 'aws_docs_example.json'}:6:11: FE716 the mock for 'LambdaState'")
+    assert w.format().startswith(f"{AWS_DOCS_EXAMPLE}:6:11: FE716 the mock for 'LambdaState'")
 
 
 def test_an_exception_in_a_mock_callable_is_raised_not_turned_into_a_failure():
@@ -149,7 +150,7 @@ def test_per_run_mocks_override_the_engines():
 
 
 def test_exhausted_mock_file_response_fails_with_states_runtime():
-    config = load_mock_config(str(MOCKFILES / "aws_docs_example.json"))
+    config = load_mock_config(str(AWS_DOCS_EXAMPLE))
     retry_forever = dict(INVOKE[1], Retry=[{"ErrorEquals": ["States.ALL"], "MaxAttempts": 10}])
     del retry_forever["ResultSelector"]
     r = run_flow(flow(("LambdaState", retry_forever)), validate=False,

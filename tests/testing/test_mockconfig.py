@@ -27,9 +27,10 @@ from flowengine.testing.mocks import MockExhausted, MockSet
 
 HERE = Path(__file__).resolve().parent
 FILES = HERE / "mockfiles"
+AWS_DOCS_EXAMPLE = HERE.parents[1] / "examples" / "tests" / "mockfiles" / "aws_docs_example.json"
 ROOT = HERE.parents[1]
 ORDERS = str(ROOT / "definitions" / "orders.yaml")
-AWS_EXAMPLE = str(FILES / "aws_docs_example.json")
+AWS_EXAMPLE = str(AWS_DOCS_EXAMPLE)
 LAMBDA_SQS = str(FILES / "lambda_sqs_integration.asl.json")
 
 LAMBDA_OK = {"StatusCode": 200, "Payload": {"StatusCode": 200, "body": "Hello from Lambda!"}}

@@ -1,0 +1,121 @@
+"""`flowengine run` with mocks, events and progress; `send` and `up`; option errors (exit 2)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from flowengine.cli import main
+from flowengine.events import payloads
+
+ROOT = Path(__file__).resolve().parents[1]
+ORDERS = str(ROOT / "definitions" / "orders.yaml")
+CLEANUP = str(ROOT / "definitions" / "nightly-cleanup.yaml")
+EXAMPLES = ROOT / "examples" / "tests"
+LAMBDA_SQS = str(EXAMPLES / "LambdaSQSIntegration.asl.json")
+AWS_MOCKS = str(EXAMPLES / "mockfiles" / "aws_docs_example.json")
+
+
+@pytest.fixture
+def order_event(tmp_path: Path) -> str:
+    order = json.loads((ROOT / "examples" / "orders" / "order.json").read_text())
+    event = payloads.generate("eventbridge", source="shop.web", detail_type="OrderPlaced", detail=json.dumps(order))
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    return str(path)
+
+
+def test_run_with_a_mock_config_file_test_case(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", LAMBDA_SQS, "--mock", AWS_MOCKS, "--test-case", "RetryPath"]) == 0
+    out = capsys.readouterr().out
+    assert "path:     LambdaState -> SQSState" in out
+    assert "retries:  LambdaState x3" in out
+
+
+def test_run_with_an_unknown_test_case_is_a_located_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", LAMBDA_SQS, "--mock", AWS_MOCKS, "--test-case", "NoSuchCase"]) == 2
+    err = capsys.readouterr().err
+    assert f"{AWS_MOCKS}:" in err and "NoSuchCase" in err
+
+
+def test_run_json_with_mocks_stays_machine_readable(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", LAMBDA_SQS, "--mock", AWS_MOCKS, "--test-case", "HappyPath", "--json", "--progress"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["status"] == "SUCCEEDED"
+    assert captured.err == ""  # --json switches the live progress off
+
+
+def test_progress_goes_to_stderr_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", LAMBDA_SQS, "--mock", AWS_MOCKS, "--test-case", "RetryPath", "--progress"]) == 0
+    err = capsys.readouterr().err
+    assert "> LambdaState" in err and "retry 1 in" in err
+
+
+def test_progress_is_off_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", LAMBDA_SQS, "--mock", AWS_MOCKS, "--test-case", "RetryPath"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_run_event_starts_the_flow_through_its_trigger(order_event: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", ORDERS, "--event", order_event, "--bus", "ShopEvents", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "SUCCEEDED"
+    assert result["output"]["orderId"] == "o-1001"  # input_path: $.detail gave the flow the order itself
+
+
+def test_run_event_on_the_wrong_bus_names_the_right_one(order_event: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", ORDERS, "--event", order_event]) == 2
+    assert "--bus ShopEvents" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--input", "{}", "--event", "e.json"], "not both"),
+    (["--mock", "m.json"], "go together"),
+    (["--bus", "B"], "--bus goes with --event"),
+    (["--remote"], "needs --stack-name"),
+    (["--remote", "--aws", "--stack-name", "s"], "choose one"),
+    (["--aws", "--stack-name", "s", "--event", "e.json"], "local-run options"),
+])
+def test_option_combinations_that_cannot_work_exit_2(argv: list[str], message: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", ORDERS, *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_send_reports_what_the_event_did(order_event: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stdout", out)
+    assert main(["send", ORDERS, order_event, "--bus", "ShopEvents"]) == 0
+    assert "1 execution(s) (1 SUCCEEDED)" in out.getvalue()
+
+
+def test_send_an_event_no_trigger_matches_exits_2(order_event: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stdout", out)
+    assert main(["send", ORDERS, order_event]) == 2
+    assert "no trigger matched the event" in out.getvalue()
+
+
+def test_up_on_the_virtual_clock_fires_the_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stdout", out)
+    assert main(["up", CLEANUP, "--virtual", "--duration", "3d"]) == 0
+    text = out.getvalue()
+    assert text.count("fired (trigger Nightly)") == 3
+    assert "3 execution(s) (3 SUCCEEDED)" in text
+
+
+def test_compile_prints_its_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "jobs.py").write_text("def work(event, context):\n    return None\n")
+    app = tmp_path / "app.yaml"
+    app.write_text("app: jobs\ncode: .\n"
+                   "functions:\n  Work: {handler: jobs.work, timeout: 30s}\n"
+                   "resources:\n  Jobs: {type: queue, visibility_timeout: 10s}\n"
+                   "triggers:\n  - {queue: Jobs, invoke: Work}\n")
+    assert main(["compile", str(app), "--out", str(tmp_path / "out")]) == 0
+    captured = capsys.readouterr()
+    assert "template.yaml" in captured.out
+    assert f"{app}:6:" in captured.err and "FE813" in captured.err
