@@ -126,12 +126,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.remote or args.aws:
             return _run_on_aws(loaded, args, payload)
         return _run_local(loaded, args, payload)
-    except (LoadError, MockConfigError) as exc:
+    except (LoadError, MockConfigError, ValidationError) as exc:  # README: not runnable as given → 2
         _print_diagnostics(exc.diagnostics, "text", sys.stderr)
         return EXIT_USAGE
-    except ValidationError as exc:
-        _print_diagnostics(exc.diagnostics, "text", sys.stderr)
-        return EXIT_PROBLEMS
     except ExecutionInputError as exc:
         print(f"flowengine run: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -144,8 +141,9 @@ def _run_usage_problem(args: argparse.Namespace) -> str | None:
     """Option combinations that cannot work, caught before anything loads."""
     if args.event is not None and args.input is not None:
         return "give the input with --input or the triggering event with --event, not both"
-    if args.bus is not None and args.event is None:
-        return "--bus goes with --event"
+    for flag, value in (("--bus", args.bus), ("--trigger", args.trigger), ("--object", args.object)):
+        if value is not None and args.event is None:
+            return f"{flag} goes with --event"
     if (args.mock is None) != (args.test_case is None):
         return "--mock FILE and --test-case NAME go together"
     if args.remote and args.aws:
@@ -201,10 +199,20 @@ def _run_local(loaded: Any, args: argparse.Namespace, payload: Any) -> int:
                                "listeners": [printer] if printer else []}
     started = time.perf_counter()
     try:
+        from flowengine.testing.run import app_with_resources
+
         if args.event is not None:
             from flowengine.events.commands import run_event
 
-            result = run_event(loaded, args.event, flow=args.flow, bus=args.bus, **options)
+            result = run_event(loaded, args.event, flow=args.flow, bus=args.bus, trigger=args.trigger,
+                               object_file=args.object, **options)
+        elif app_with_resources(loaded) is not None:
+            # Handlers reach the app's resources through boto3: give them the in-process
+            # emulation, never the account of whoever runs this.
+            from flowengine.events.runtime import AppRuntime
+
+            with AppRuntime(loaded, **options) as runtime:
+                result = runtime.run_flow(_flow_name(loaded, args.flow) or "", payload, name=args.name)
         else:
             from flowengine.engine.runtime import Engine
 
@@ -320,7 +328,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     from flowengine.events.commands import send_command
 
     return send_command(args.file, args.event, advance=args.advance, bus=args.bus, trigger=args.trigger,
-                        seed=args.seed)
+                        seed=args.seed, object_file=args.object)
 
 
 def cmd_event_generate(args: argparse.Namespace) -> int:
@@ -371,6 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--event", metavar="FILE",
                    help="start the flow through the app trigger this event matches (JSON file, JSON text, or -)")
     r.add_argument("--bus", help="with --event: the event bus an EventBridge event goes to (default: the default bus)")
+    r.add_argument("--trigger", help="with --event: deliver the event to this trigger, as it is")
+    r.add_argument("--object", metavar="FILE",
+                   help="with an S3 --event: store FILE as the object the event names, so handlers can read it")
     r.add_argument("--mock", metavar="FILE", help="a Step Functions Local MockConfigFile (JSON or YAML)")
     r.add_argument("--test-case", metavar="NAME", help="the MockConfigFile test case to run")
     r.add_argument("--state-machine", metavar="NAME",
@@ -422,6 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
     sn.add_argument("--advance", help="virtual time to run on after the app goes idle, e.g. 1h")
     sn.add_argument("--bus", help="the event bus an EventBridge event goes to (default: the app's default bus)")
     sn.add_argument("--trigger", help="deliver the event to this trigger only")
+    sn.add_argument("--object", metavar="FILE",
+                    help="with an S3 event: store FILE as the object the event names, so handlers can read it")
     sn.add_argument("--seed", type=int, default=0, help="seed of the random source")
     sn.set_defaults(func=cmd_send)
 

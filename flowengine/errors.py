@@ -10,6 +10,14 @@ One root, so ``except FlowengineError`` catches everything the library means to 
     ├── MockConfigError      a mock configuration is malformed (carries Diagnostics)
     ├── OutputExistsError    compile would overwrite files it did not write
     ├── AwsError             no credentials or region, a refused AWS call, a failed deploy
+    │   └── DeployError          the stack failed: the failing resource and its reason (aws)
+    ├── DefinitionError      a definition the engine cannot compile, with validate=False (engine.errors)
+    ├── TransformError       the SAM transform refused a template (compile.transform)
+    ├── ScaffoldError        a mock skeleton cannot be written (testing.mockconfig)
+    ├── EventError           an event the app runtime cannot deliver (events.runtime)
+    ├── InvocationError      a function invoked directly through the app runtime failed (events.runtime)
+    ├── EmulationError       the in-process AWS emulation cannot start or serve a call (events.emulation)
+    ├── TaskTokenError       SendTaskSuccess/Failure/Heartbeat refused, with AWS's code (integrations.callbacks)
     ├── PatternError         an EventBridge pattern is invalid (events.patterns; also ValueError)
     │   ├── FilterPolicyError    an SNS filter policy is invalid (events.filters)
     │   └── FilterCriteriaError  a Lambda event-source filter is invalid (events.filters)

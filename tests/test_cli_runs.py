@@ -119,3 +119,50 @@ def test_compile_prints_its_warnings(tmp_path: Path, capsys: pytest.CaptureFixtu
     captured = capsys.readouterr()
     assert "template.yaml" in captured.out
     assert f"{app}:6:" in captured.err and "FE813" in captured.err
+
+
+UPLOADS = str(ROOT / "definitions" / "upload-pipeline.yaml")
+REPORT = str(ROOT / "examples" / "upload_pipeline" / "report.json")
+
+
+@pytest.mark.parametrize("kind", ["s3-put", "s3-eventbridge"])
+def test_run_event_with_the_object_it_names(kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(payloads.generate(kind, bucket="Uploads", key="incoming/report.json")))
+    assert main(["run", UPLOADS, "--event", str(event), "--object", REPORT, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "SUCCEEDED" and result["output"] == {"indexed": "report.json"}
+
+
+def test_without_the_object_the_handler_meets_the_emulated_bucket(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(payloads.generate("s3-put", bucket="Uploads", key="incoming/none.json")))
+    assert main(["run", UPLOADS, "--event", str(event), "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["error"] == "MetadataUnreadable"
+    assert "NoSuchKey" in json.dumps(result["history"])  # moto's answer, not a real account's
+
+
+def test_object_with_an_event_that_is_not_s3_exits_2(order_event: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", ORDERS, "--event", order_event, "--bus", "ShopEvents", "--object", REPORT]) == 2
+    assert "--object goes with an S3 event" in capsys.readouterr().err
+
+
+def test_a_plain_run_of_an_app_with_resources_uses_the_emulation(monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIA-NOT-REAL")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-real")
+    event = {"detail": {"bucket": {"name": "upload-pipeline-uploads"}, "object": {"key": "incoming/x.json"}}}
+    assert main(["run", UPLOADS, "--input", json.dumps(event), "--json"]) == 1
+    history = json.dumps(json.loads(capsys.readouterr().out)["history"])
+    assert "NoSuchKey" in history and "InvalidAccessKeyId" not in history
+
+
+def test_send_with_the_object(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(payloads.generate("s3-put", bucket="Uploads", key="incoming/report.json")))
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stdout", out)
+    assert main(["send", UPLOADS, str(event), "--object", REPORT]) == 0
+    assert "1 execution(s) (1 SUCCEEDED)" in out.getvalue()

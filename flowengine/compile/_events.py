@@ -28,6 +28,7 @@ from flowengine.compile._report import (
     BAD_TRIGGER, UNKNOWN_REFERENCE, UNSUPPORTED_TRIGGER, WRONG_KIND, Reporter,
 )
 from flowengine.dsl.durations import seconds
+from flowengine.events.routing import s3_key_filter
 from flowengine.model.app import App, Trigger
 
 #: ``events:`` words → S3 notification event types and EventBridge detail-types.
@@ -147,7 +148,7 @@ class TriggerCompiler:
         # SAM has no S3 event for state machines: S3 → EventBridge → rule
         self.plan.eventbridge_buckets.add(bucket)
         detail: dict[str, Any] = {"bucket": {"name": [bucket_name(self.app.name, bucket)]}}
-        key_filter = _key_filter(prefix, suffix)
+        key_filter = s3_key_filter(prefix, suffix)
         if key_filter is not None:
             detail["object"] = {"key": [key_filter]}
         pattern = {"source": ["aws.s3"], "detail-type": detail_types, "detail": detail}
@@ -326,19 +327,6 @@ def _events_overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     def family(e: str) -> str:
         return e.split(":")[1] if ":" in e else e
     return any(family(x) == family(y) and (x.endswith("*") or y.endswith("*") or x == y) for x in a for y in b)
-
-
-def _key_filter(prefix: str | None, suffix: str | None) -> Any:
-    """An EventBridge content filter on ``object.key``."""
-    if prefix and suffix:
-        def escape(s: str) -> str:
-            return s.replace("\\", "\\\\").replace("*", "\\*")
-        return {"wildcard": f"{escape(prefix)}*{escape(suffix)}"}
-    if prefix:
-        return {"prefix": prefix}
-    if suffix:
-        return {"suffix": suffix}
-    return None
 
 
 def _valid_schedule(expr: str) -> bool:

@@ -14,6 +14,8 @@ import json
 import logging
 from typing import Any
 
+from flowengine.errors import FlowengineError
+
 #: SAM resource properties that hold local paths until they are packaged.
 LOCAL_URI_PROPERTIES = {
     "AWS::Serverless::Function": "CodeUri",
@@ -24,7 +26,7 @@ LOCAL_URI_PROPERTIES = {
 }
 
 
-class TransformError(Exception):
+class TransformError(FlowengineError):
     """The SAM transform refused the template; ``messages`` has one line per problem."""
 
     def __init__(self, messages: list[str]) -> None:

@@ -61,9 +61,9 @@ def is_plain_asl(value: Any) -> bool:
     )
 
 
-def load(path: str) -> LoadedApp:
+def load(path: str | os.PathLike[str]) -> LoadedApp:
     """Load an app file or a plain ASL file (JSON or YAML) from disk."""
-    return from_source(load_file(path))
+    return from_source(load_file(os.fspath(path)))
 
 
 def loads(text: str, path: str = "<string>") -> LoadedApp:

@@ -8,6 +8,8 @@ exception inside the interpreter and recorded as a value everywhere else.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class StatesFailure(Exception):
     """A failure of a state, in AWS's terms: an error name and a human-readable cause."""
@@ -43,3 +45,18 @@ RESULT_WRITER_FAILED = "States.ResultWriterFailed"
 HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
 DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
 QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
+
+
+def json_type_name(value: Any) -> str:
+    """The JSON type of a value as AWS names it in causes (``array``, ``object``, ``number`` ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"

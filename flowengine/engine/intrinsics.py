@@ -40,7 +40,7 @@ from jsonpath_ng import jsonpath as _jp
 from jsonpath_ng.exceptions import JSONPathError
 from jsonpath_ng.ext import parse as _parse_jsonpath
 
-from flowengine.engine.failure import RUNTIME, StatesFailure
+from flowengine.engine.failure import RUNTIME, StatesFailure, json_type_name
 
 __all__ = [
     "FUNCTIONS",
@@ -636,23 +636,9 @@ def _json_key(value: Any) -> Any:
     return ("other", repr(value))
 
 
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def _bad(what: str, expected: str, value: Any) -> _EvaluationError:
     return _EvaluationError(
-        f"The {what} argument must be {expected}, but was {_type_name(value)}: {_shorten(to_json_text(value))}"
+        f"The {what} argument must be {expected}, but was {json_type_name(value)}: {_shorten(to_json_text(value))}"
     )
 
 

@@ -65,7 +65,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from flowengine.engine.failure import QUERY_EVALUATION_ERROR, StatesFailure
+from flowengine.engine.failure import QUERY_EVALUATION_ERROR, StatesFailure, json_type_name
 
 if TYPE_CHECKING:
     import random as _random_module
@@ -175,21 +175,6 @@ def check_syntax(expr_text: str) -> JsonataSyntaxError | None:
     except JsonataSyntaxError as err:
         return err
     return None
-
-
-def json_type_name(value: Any) -> str:
-    """The JSON type of a value as AWS names it in causes (``array``, ``object``, ``number`` ...)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 class JsonataTemplate:

@@ -47,6 +47,33 @@ def read_event(event: Any) -> Any:
         raise FlowengineError(f"the event is neither a JSON document nor a readable file: {exc}") from None
 
 
+def s3_object_of(event: Any) -> tuple[str, str]:
+    """The bucket and key an S3 event (notification records, or EventBridge's ``aws.s3``) names."""
+    from urllib.parse import unquote_plus
+
+    if isinstance(event, Mapping):
+        records = event.get("Records")
+        if isinstance(records, list) and records and isinstance(records[0], Mapping) and "s3" in records[0]:
+            s3 = records[0]["s3"]
+            return str(s3["bucket"]["name"]), unquote_plus(str(s3["object"]["key"]))
+        detail = event.get("detail")
+        if event.get("source") == "aws.s3" and isinstance(detail, Mapping):
+            return str(detail["bucket"]["name"]), str(detail["object"]["key"])
+    raise FlowengineError("--object goes with an S3 event (s3-put, s3-delete or s3-eventbridge): "
+                          "this event names no bucket and key")
+
+
+def stage_event_object(runtime: Any, event: Any, object_file: str | os.PathLike[str]) -> None:
+    """Store ``object_file`` as the object ``event`` names, before the event is sent."""
+    bucket, key = s3_object_of(event)
+    try:
+        with open(object_file, "rb") as f:
+            body = f.read()
+    except OSError as exc:
+        raise FlowengineError(f"--object {object_file}: cannot read it: {exc.strerror}") from None
+    runtime.stage_object(bucket, key, body)
+
+
 def _duration(value: Any) -> float | None:
     if value is None:
         return None
@@ -124,14 +151,15 @@ def up_command(app_path: str, *, real_time: bool = True, stream: TextIO | None =
 
 def send_command(app_path: str, event_json_or_path: Any, *, advance: _dt.timedelta | float | str | None = None,
                  stream: TextIO | None = None, bus: str | None = None, trigger: str | None = None,
-                 seed: int | None = 0) -> int:
+                 seed: int | None = 0, object_file: str | None = None) -> int:
     """Inject an event into a fresh runtime of the app, run until idle (then ``advance`` more
     virtual time, if given), and print what happened.
 
     Exit code: 0 when the event reached a trigger and everything it started succeeded; 1 when
     something failed (an execution not SUCCEEDED, an invocation that failed for good, a
     recursive loop stopped, work left waiting); 2 when the event is unreadable, matches no
-    trigger, or names a resource the app does not have.
+    trigger, or names a resource the app does not have.  ``object_file``: stored first as the
+    object an S3 event names, so that handlers can read it.
     """
     from flowengine.events.runtime import AppRuntime
 
@@ -141,6 +169,8 @@ def send_command(app_path: str, event_json_or_path: Any, *, advance: _dt.timedel
         runtime = AppRuntime(app_path, seed=seed)
         runtime.log.subscribe(lambda record: out.write(record.format() + "\n"))
         with runtime:
+            if object_file is not None:
+                stage_event_object(runtime, event, object_file)
             runtime.send(event, bus=bus, trigger=trigger)
             idle = runtime.run_until_idle()
             extra = _duration(advance)
@@ -157,7 +187,8 @@ def send_command(app_path: str, event_json_or_path: Any, *, advance: _dt.timedel
 
 
 def run_event(app_path: Any, event: Any, *, flow: str | None = None, bus: str | None = None,
-              trigger: str | None = None, **runtime_options: Any) -> ExecutionResult:
+              trigger: str | None = None, object_file: str | os.PathLike[str] | None = None,
+              **runtime_options: Any) -> ExecutionResult:
     """Start a flow of the app through the trigger that matches ``event`` (a value, JSON text
     or a file path) and run until idle; the result of the execution it started (of ``flow``,
     when given).  ``runtime_options`` go to :class:`~flowengine.events.runtime.AppRuntime`
@@ -168,6 +199,8 @@ def run_event(app_path: Any, event: Any, *, flow: str | None = None, bus: str | 
 
     value = read_event(event)
     with AppRuntime(app_path, **runtime_options) as runtime:
+        if object_file is not None:
+            stage_event_object(runtime, value, object_file)
         runtime.send(value, bus=bus, trigger=trigger)
         runtime.run_until_idle()
         started = runtime.executions(flow)
@@ -221,4 +254,4 @@ def _summary(runtime: Any) -> str:
     return "summary: " + "; ".join(parts) + f" (clock at {runtime.now.isoformat()})"
 
 
-__all__ = ["describe", "read_event", "run_event", "send_command", "up_command"]
+__all__ = ["describe", "read_event", "run_event", "s3_object_of", "send_command", "stage_event_object", "up_command"]

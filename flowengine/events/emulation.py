@@ -30,11 +30,12 @@ visibility timeout of *virtual* time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
@@ -172,9 +173,13 @@ def _stash_params(params: Any, model: Any, context: Any, **_: Any) -> None:
         context["flowengine_params"] = dict(params)
 
 
+#: Set on a thread while it stages data that must not raise events (:meth:`Emulation.quietly`).
+_quiet = threading.local()
+
+
 def _after_call(http_response: Any, parsed: Any, model: Any, context: Any, **_: Any) -> None:
     sink = _sink
-    if sink is None or not isinstance(context, dict):
+    if sink is None or not isinstance(context, dict) or getattr(_quiet, "on", False):
         return
     key = (_service(model), model.name)
     if key not in OBSERVED:
@@ -308,6 +313,16 @@ class Emulation:
             p = mock.patch.object(sqs_models, name, fn)
             p.start()
             self._patches.append(p)
+
+    @contextlib.contextmanager
+    def quietly(self) -> Iterator[None]:
+        """Calls made on this thread inside the block change the resources but raise no events
+        (to stage the object an event names, as if it had been there all along)."""
+        _quiet.on = True
+        try:
+            yield
+        finally:
+            _quiet.on = False
 
     def client(self, service: str) -> Any:
         """A boto3 client of the emulation (created once per service)."""

@@ -170,13 +170,14 @@ def s3_rule_pattern(bucket_name: str, options: Mapping[str, Any]) -> dict[str, A
         if dt is not None and dt not in detail_types:
             detail_types.append(dt)
     detail: dict[str, Any] = {"bucket": {"name": [bucket_name]}}
-    key = _key_filter(options.get("prefix"), options.get("suffix"))
+    key = s3_key_filter(options.get("prefix"), options.get("suffix"))
     if key is not None:
         detail["object"] = {"key": [key]}
     return {"source": ["aws.s3"], "detail-type": detail_types or ["Object Created"], "detail": detail}
 
 
-def _key_filter(prefix: Any, suffix: Any) -> Any:
+def s3_key_filter(prefix: Any, suffix: Any) -> Any:
+    """The EventBridge content filter on ``object.key`` for a bucket trigger's prefix and suffix."""
     if prefix and suffix:
         def escape(s: str) -> str:
             return s.replace("\\", "\\\\").replace("*", "\\*")
@@ -271,5 +272,5 @@ class Router:
 
 __all__ = [
     "DEFAULT_BUS", "ApiRoute", "BusRule", "QueueMapping", "Route", "Router", "S3Notification", "ScheduledRule",
-    "Subscription", "goes_through_eventbridge", "s3_rule_pattern",
+    "Subscription", "goes_through_eventbridge", "s3_key_filter", "s3_rule_pattern",
 ]

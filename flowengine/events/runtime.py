@@ -820,6 +820,16 @@ class AppRuntime:
 
     # -- sending events in -----------------------------------------------------------------
 
+    def stage_object(self, bucket: str, key: str, body: bytes | str) -> None:
+        """Store ``body`` at ``key`` in ``bucket`` (logical or local name) without raising an
+        event: the object a generated S3 event names, there before the event is sent."""
+        resource = self._lookup("bucket", bucket)
+        if resource is None:
+            raise EventError(f"the app has no bucket {bucket!r} (buckets: {', '.join(self._names('bucket')) or 'none'})")
+        with self.emulation.quietly():
+            self.client("s3").put_object(Bucket=self.emulation.resources[resource].local_name, Key=key,
+                                         Body=body.encode() if isinstance(body, str) else body)
+
     def send(self, event: Any, *, bus: str | None = None, trigger: str | None = None) -> list[Route]:
         """Inject an event as if AWS had delivered it; the routes that receive it.
 
@@ -867,6 +877,7 @@ class AppRuntime:
                                 for arn in event.get("resources", []))]
                 if rules:
                     return [r for r in rules if self._deliver(r, event, lineage, what="scheduled event")]
+            event = self._local_bucket_names(event)
             known, res = self._bus_name(bus)
             self._record("event", f"events {event.get('source')} / {event.get('detail-type')} sent to bus "
                          f"{res or 'default'}", source="events", bus=res or "default")
@@ -884,6 +895,19 @@ class AppRuntime:
             return self._send_api(event, lineage)
         raise EventError("cannot tell what kind of event this is (S3, SQS or SNS records, an EventBridge event, "
                          "a PutEvents entry, an API Gateway event): name the trigger to deliver it to as it is (trigger=..., or --trigger on the command line)")
+
+    def _local_bucket_names(self, event: dict[str, Any]) -> dict[str, Any]:
+        """An S3 event for EventBridge that names a bucket by its logical name (as `flowengine
+        event generate s3-eventbridge --bucket Uploads` does) gets the emulated bucket's name."""
+        detail = event.get("detail")
+        if event.get("source") != "aws.s3" or not isinstance(detail, dict) or not isinstance(detail.get("bucket"), dict):
+            return event
+        name = str(detail["bucket"].get("name", ""))
+        resource = self._lookup("bucket", name)
+        if resource is None or self.emulation.resources[resource].local_name == name:
+            return event
+        local = self.emulation.resources[resource].local_name
+        return {**event, "detail": {**detail, "bucket": {**detail["bucket"], "name": local}}}
 
     def _bus_name(self, bus: str | None) -> tuple[bool, str | None]:
         if bus is None or bus == "default":

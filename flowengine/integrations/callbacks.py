@@ -262,24 +262,22 @@ class TaskTokens:
 
     def _live(self, token: str) -> PendingTask:
         with self._lock:
-            task = self._tasks.get(token) if isinstance(token, str) else None
-            if task is None:
-                raise InvalidToken("Invalid token")
-            if task.status == "timed_out":
-                raise TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'")
-            if task.status == "done" or task.outcome is not None:
-                raise TaskDoesNotExist("Task does not exist anymore")
-            return task
+            return self._open_task(token)
+
+    def _open_task(self, token: str) -> PendingTask:
+        """The task still waiting for ``token``, or AWS's error for a token that is not (hold the lock)."""
+        task = self._tasks.get(token) if isinstance(token, str) else None
+        if task is None:
+            raise InvalidToken("Invalid token")
+        if task.status == "timed_out":
+            raise TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'")
+        if task.status == "done" or task.outcome is not None:
+            raise TaskDoesNotExist("Task does not exist anymore")
+        return task
 
     def _answer(self, token: str, outcome: tuple[str, Any, Any]) -> None:
         with self._lock:
-            task = self._tasks.get(token) if isinstance(token, str) else None
-            if task is None:
-                raise InvalidToken("Invalid token")
-            if task.status == "timed_out":
-                raise TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'")
-            if task.status == "done" or task.outcome is not None:
-                raise TaskDoesNotExist("Task does not exist anymore")
+            task = self._open_task(token)
             task.outcome = outcome
             task.status = "answered"
         self._wake(task)

@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from flowengine.engine.failure import json_type_name
 from flowengine.dsl.source import Pointer, Source, load_file, load_text, source_from_value
 from flowengine.errors import FlowengineError, LoadError, MockConfigError
 from flowengine.model.app import App
@@ -433,17 +434,8 @@ class _Parser:
 
 
 def _json_type(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, (int, float)):
-        return "a number"
-    if isinstance(v, str):
-        return "a string"
-    if isinstance(v, list):
-        return "an array"
-    return "an object"
+    name = json_type_name(v)
+    return name if v is None else ("an " if name[0] in "ao" else "a ") + name
 
 
 def _one_of(choices: tuple[str, ...]) -> str:

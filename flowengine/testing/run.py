@@ -35,14 +35,39 @@ from flowengine.engine.runtime import Engine, ExecutionHandle, Source
 from flowengine.errors import FlowengineError
 from flowengine.integrations.lambda_local import LambdaFunction
 
-__all__ = ["RunningExecution", "TestRuntime", "run_flow"]
+__all__ = ["RunningExecution", "TestRuntime", "app_with_resources", "run_flow"]
 
 Handlers = Mapping[str, Callable[..., Any] | LambdaFunction]
 
 
+#: Engine options an app runtime (the emulated resources) takes as well.
+_RUNTIME_OPTIONS = {"limits", "account", "integrations", "listeners", "sync_handlers", "validate"}
+
+
+def app_with_resources(source: Source) -> Any:
+    """The loaded app when ``source`` is an app file (or app) that declares resources; else None.
+
+    Such an app's handlers call its buckets, tables and queues with boto3: run locally, they
+    must meet the in-process emulation, never the AWS account of whoever runs the test."""
+    import os
+
+    from flowengine.dsl.app import LoadedApp, load
+    from flowengine.model.app import App
+
+    loaded: Any = source
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            loaded = load(source)
+        except FlowengineError:
+            return None  # the engine reports it
+    app = loaded.app if isinstance(loaded, LoadedApp) else loaded if isinstance(loaded, App) else None
+    return loaded if app is not None and app.resources else None
+
+
 def run_flow(app_or_path: Source, flow: str | None = None, *, input: Any = None, mocks: Any = None,
              handlers: Handlers | None = None, seed: int | None = 0, clock: Clock | None = None,
-             require_all_mocks: bool = False, name: str | None = None, **engine_options: Any) -> ExecutionResult:
+             require_all_mocks: bool = False, name: str | None = None, emulate: bool | None = None,
+             **engine_options: Any) -> ExecutionResult:
     """Run one execution of a flow to its end and return its :class:`ExecutionResult`, traced.
 
     * ``app_or_path``: an app file or ASL file path, a definition dict, a ``LoadedApp``, an
@@ -59,12 +84,36 @@ def run_flow(app_or_path: Source, flow: str | None = None, *, input: Any = None,
     * ``seed``: the random source behind jitter, ids and ``States.UUID`` (same seed, same run);
     * ``clock``: default a fresh :class:`VirtualClock` (pass ``VirtualClock(start=...)`` to
       choose the start instant);
+    * ``emulate``: run in an :class:`~flowengine.events.runtime.AppRuntime`, so that the
+      app's buckets, tables, queues, topics and buses are emulated in-process (moto) and
+      its triggers fire.  Default (None): when the app declares resources, so a handler's
+      boto3 call never reaches a real AWS account by accident;
     * ``engine_options``: the rest of :class:`Engine`'s options (``limits``, ``account``,
       ``sync_handlers``, ``validate``, ``substitutions``, ``integrations``, ``listeners``).
 
     A failed execution is a result (``status``, ``error``, ``cause``), not an exception.
     """
     engine_options.pop("record", None)
+    app = app_with_resources(app_or_path) if emulate is not False else None
+    if emulate and app is None:
+        raise FlowengineError("emulate=True needs an app file (or app) that declares resources")
+    if app is not None:
+        unsupported = sorted(set(engine_options) - _RUNTIME_OPTIONS)
+        if unsupported:
+            raise FlowengineError(f"{', '.join(unsupported)}: not an option of an emulated run (emulate=False "
+                                  "runs without the emulated resources)")
+        from flowengine.events.runtime import AppRuntime
+
+        with AppRuntime(app, clock=clock, seed=seed, handlers=handlers, mocks=mocks,
+                        require_all_mocks=require_all_mocks, record=True, **engine_options) as runtime:
+            flows = list(runtime.app.flows)
+            chosen = flow if flow is not None else flows[0] if len(flows) == 1 else None
+            if chosen is None:
+                raise FlowengineError(f"name the flow to run (flows: {', '.join(flows)})")
+            handle = runtime.start_flow(chosen, input, name=name)
+            result = runtime.wait(handle)
+            _raise_test_bug(handle)
+            return result
     with Engine(clock=clock, seed=seed, handlers=handlers, mocks=mocks, require_all_mocks=require_all_mocks,
                 record=True, **engine_options) as engine:
         handle = engine.submit(app_or_path, input, name=name, flow=flow)

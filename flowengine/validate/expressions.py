@@ -218,6 +218,10 @@ def _plain_call_ok(text: str) -> bool:
     return started and not stack
 
 
+_INTRINSIC_HINT = ("an intrinsic is a call such as States.Format('id {}', $.id): "
+                   "arguments are 'strings' in single quotes, numbers, true/false/null, paths or calls")
+
+
 @functools.lru_cache(maxsize=4096)
 def intrinsic_problem(text: str) -> tuple[str, str, str | None] | None:
     """(code, message, hint) when ``text`` is not a valid intrinsic call, else None."""
@@ -225,7 +229,7 @@ def intrinsic_problem(text: str) -> tuple[str, str, str | None] | None:
         return None
     if parse_intrinsic is None:  # pragma: no cover - fallback while the engine module is missing
         return None if re.match(r"States\.[A-Za-z]+\(.*\)\s*\Z", text, re.DOTALL) else (
-            "FE405", f"'{shorten(text)}' is not an intrinsic call", None)
+            "FE405", f"'{shorten(text)}' is not an intrinsic call", _INTRINSIC_HINT)
     try:
         parse_intrinsic(text)
     except IntrinsicSyntaxError as exc:
@@ -238,9 +242,9 @@ def intrinsic_problem(text: str) -> tuple[str, str, str | None] | None:
         elif " takes " in message:
             code = "FE404"
         where = f" (at offset {offset})" if isinstance(offset, int) and code == "FE405" else ""
-        return (code, message + where, hint)
+        return (code, message + where, hint or _INTRINSIC_HINT)
     except Exception as exc:  # noqa: BLE001 - a parser bug must not stop validation
-        return ("FE405", f"cannot parse intrinsic '{shorten(text)}': {exc}", None)
+        return ("FE405", f"cannot parse intrinsic '{shorten(text)}': {exc}", _INTRINSIC_HINT)
     return None
 
 

@@ -217,7 +217,8 @@ def test_send_sqs_and_eventbridge_events() -> None:
         assert route.target == "PlaceOrder"
         assert rt.run_until_idle()
         [run] = rt.executions("PlaceOrder")
-        assert run.input["detail-type"] == "OrderPlaced"
+        assert run.input == event["detail"]  # the trigger's input_path: $.detail
+        assert run.status == "SUCCEEDED"
 
 
 def test_scheduled_event_sent_in_fires_its_schedule() -> None:
