@@ -109,7 +109,7 @@ def _read_input(text: str | None) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from flowengine.errors import (ExecutionInputError, FlowengineError, LoadError, MockConfigError,
+    from flowengine.errors import (AwsError, ExecutionInputError, FlowengineError, LoadError, MockConfigError,
                                    ValidationError)
 
     problem = _run_usage_problem(args)
@@ -132,6 +132,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ExecutionInputError as exc:
         print(f"flowengine run: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except AwsError as exc:  # AWS refused or failed: a problem, not a usage error
+        print(f"flowengine run: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
     except FlowengineError as exc:
         print(f"flowengine run: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -303,7 +306,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
         result = deploy(loaded, args.stack_name, region=args.region, profile=args.profile,
                         endpoint_url=args.endpoint_url, dry_run=args.dry_run,
-                        artifact_bucket=args.artifact_bucket,
+                        artifact_bucket=args.artifact_bucket, moto_compat=args.moto_compat,
                         progress=lambda line: print(line, file=sys.stderr))
     except LoadError as exc:
         _print_diagnostics(exc.diagnostics, "text", sys.stderr)
@@ -415,6 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--artifact-bucket", metavar="BUCKET",
                    help="where to upload the function code (default: a bucket flowengine creates per account and region)")
     d.add_argument("--dry-run", action="store_true", help="print the change set without executing it")
+    # testing only (a moto server stands in for AWS): the rewrites of flowengine.aws.moto_compat
+    d.add_argument("--moto-compat", action="store_true", help=argparse.SUPPRESS)
     d.set_defaults(func=cmd_deploy)
 
     from flowengine.events import payloads  # standard library only: cheap at start-up

@@ -6,6 +6,7 @@ boto3 is imported here, when a session is made, never when flowengine is importe
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -41,11 +42,15 @@ class Aws:
         self.sleep = sleep
         self.max_attempts = max_attempts
         try:
-            self.session = boto3.session.Session(profile_name=profile, region_name=region)
+            # AWS_REGION is what the AWS CLI v2 and the other SDKs read; botocore reads only
+            # AWS_DEFAULT_REGION, so honour both (an explicit region wins).
+            self.session = boto3.session.Session(profile_name=profile,
+                                                 region_name=region or os.environ.get("AWS_REGION") or None)
         except botocore.exceptions.ProfileNotFound:
             raise AwsError(f"the AWS profile '{profile}' is not configured (see ~/.aws/config)") from None
         if not self.session.region_name:
-            raise AwsError("no AWS region: pass --region, or set AWS_REGION (or a region in your AWS profile)")
+            raise AwsError("no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION "
+                           "(or a region in your AWS profile)")
         try:
             credentials = self.session.get_credentials()
         except botocore.exceptions.BotoCoreError as exc:

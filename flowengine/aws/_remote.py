@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -64,9 +65,9 @@ def run_remote(
     aws = Aws(region=region, profile=profile, endpoint_url=endpoint_url, sleep=sleep)
     arn = state_machine_arn(aws, stack_name, flow)
     text = json.dumps({} if input is None else input)
-    params: dict[str, Any] = {"stateMachineArn": arn, "input": text}
-    if name is not None:
-        params["name"] = name
+    # AWS names a nameless execution with a UUID; we do the same up front, because moto's
+    # executor names every nameless execution "None" and refuses the second one.
+    params: dict[str, Any] = {"stateMachineArn": arn, "input": text, "name": name or str(uuid.uuid4())}
     machine = aws.call("stepfunctions", "describe_state_machine", stateMachineArn=arn)
     if machine.get("type") == "EXPRESS":
         done = aws.call("stepfunctions", "start_sync_execution", **params)

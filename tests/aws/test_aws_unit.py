@@ -199,3 +199,13 @@ def test_moto_compat_keeps_tolerated_failure_values() -> None:
     text = adapted["Resources"]["NightlyCleanup"]["Properties"]["DefinitionString"]["Fn::Sub"][0]
     definition = json.loads(text)
     assert definition["States"]["DeleteAll"]["ToleratedFailurePercentage"] == 5.0
+
+
+def test_aws_region_is_honoured_as_the_cli_v2_does(no_aws_config: pytest.MonkeyPatch) -> None:
+    from flowengine.aws._client import Aws
+
+    monkeypatch = no_aws_config
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    assert Aws().region == "eu-west-3"

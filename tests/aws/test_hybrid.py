@@ -101,3 +101,24 @@ def test_remote_functions(stack: dict[str, Any]) -> None:
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert result.output["score"] == 21  # moto's deployed function answered, not the local handler
     assert "LambdaFunctionScheduled" in result.event_types
+
+
+def test_the_cli_runs_a_hybrid_run(stack: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    from flowengine.cli import main
+
+    code = main(["run", str(HERE / "apps" / "hybrid.yaml"), "--flow", "Main", "--aws", "--local-functions",
+                 "--stack-name", STACK, "--endpoint-url", stack["url"], "--input", '{"id": "doc-3", "points": 2}',
+                 "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0, result
+    assert result["output"]["stored"] == {"score": "4"}
+
+
+def test_the_cli_reports_an_unknown_stack_in_one_line(stack: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    from flowengine.cli import main
+
+    code = main(["run", str(HERE / "apps" / "hybrid.yaml"), "--flow", "Main", "--remote",
+                 "--stack-name", "no-such-stack", "--endpoint-url", stack["url"]])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("flowengine run: ") and "no-such-stack" in err and err.count("\n") == 1

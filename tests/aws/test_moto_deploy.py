@@ -154,3 +154,20 @@ def test_run_remote_unknown_flow_is_one_line(deployed: dict, moto_url: str) -> N
 
     with pytest.raises(AwsError, match="no flow 'Nope'"):
         run_remote(deployed["loaded"], "Nope", STACK, {}, endpoint_url=moto_url)
+
+
+def test_the_cli_ships_and_runs_remotely(deployed: dict, moto_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's ship commands (compile, then deploy) and `run --remote`, through the CLI."""
+    from flowengine.cli import main
+
+    app = str(REPO / "definitions" / "nightly-cleanup.yaml")
+    assert main(["deploy", app, "--stack-name", "cli-dry-run", "--endpoint-url", moto_url, "--moto-compat",
+                 "--dry-run"]) == 0
+    captured = capsys.readouterr()
+    assert "NightlyCleanup" in captured.out + captured.err
+    _post(moto_url, "/moto-api/static/lambda-simple/response", {"results": [json.dumps([])], "region": REGION})
+    assert main(["run", app, "--remote", "--stack-name", STACK, "--endpoint-url", moto_url,
+                 "--input", '{"night": "2026-11-27"}', "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "SUCCEEDED"
+    assert result["history"][0]["type"] == "ExecutionStarted"
