@@ -287,14 +287,17 @@ def main(argv: list[str] | None = None) -> int:
         summary[name] = {"desc": desc, "flowengine": fe, "moto": mo, "ratio": ratio,
                          "moto_skipped": MOTO_SKIP.get(name)}
 
-        def cell(s: dict | None, key: str, fmt: str) -> str:
-            return format(s[key], fmt) if s else "-"
+        def cell(s: dict | None, key: str, fmt: str, width: int, unit: str = "") -> str:
+            return (format(s[key], fmt) + unit if s else "-").rjust(width)
 
         with_hist = f"{(fe['wall_s'] + fe['history_s']) / transitions * 1e6:8.2f}" if fe else "-"
-        print(f"{name:2} {desc:44} {cell(fe, 'wall_s', '11.4f')}s {cell(fe, 'us_per_transition', '8.2f')} {with_hist:>8} "
-              f"{cell(fe, 'peak_mb', '8.1f')} {cell(mo, 'wall_s', '9.3f')}s {cell(mo, 'us_per_transition', '8.1f')} "
-              f"{cell(mo, 'peak_mb', '8.1f')} {('%8.0fx' % ratio) if ratio else MOTO_SKIP.get(name, '-')[:9]:>9}",
+        ratio_text = f"{ratio:.0f}x" if ratio else "n/a"
+        print(f"{name:2} {desc:44} {cell(fe, 'wall_s', '.4f', 12, 's')} {cell(fe, 'us_per_transition', '.2f', 8)} "
+              f"{with_hist:>8} {cell(fe, 'peak_mb', '.1f', 8)} {cell(mo, 'wall_s', '.3f', 10, 's')} "
+              f"{cell(mo, 'us_per_transition', '.1f', 8)} {cell(mo, 'peak_mb', '.1f', 8)} {ratio_text:>9}",
               flush=True)
+        if name in MOTO_SKIP and not mo:
+            print(f"   (moto not run: {MOTO_SKIP[name]})", flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(summary, fh, indent=1)

@@ -21,7 +21,9 @@ def test_a_24_hour_wait_takes_milliseconds():
 
     wall = time.perf_counter() - started
     assert result.output == "reminder sent"
-    assert wall < 0.5  # milliseconds, in practice
+    # Not a speed test (see scripts/bench.py for that): the bound only proves nothing slept
+    # through the 24 hours. In practice it takes a few milliseconds.
+    assert wall < 60
     # the history is 24 hours long
     entered, exited = (e for e in result.history if e["type"].startswith("WaitState"))
     assert exited["timestamp"] - entered["timestamp"] == timedelta(hours=24)

@@ -25,7 +25,7 @@ def test_virtual_clock_skips_to_the_next_timer():
 
         started = time.perf_counter()
         order = clock.run(main())
-        assert time.perf_counter() - started < 0.5
+        assert time.perf_counter() - started < 60  # a day of sleeps did not really sleep
         assert order == [(60, 60), (3600, 3600), (86400, 86400)]
     finally:
         clock.close()

@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
+from flowengine.events import payloads
 from flowengine.events.runtime import AppRuntime
 from flowengine.integrations.lambda_local import LambdaFunction, import_handler
 
@@ -64,6 +65,26 @@ def test_upload_pipeline_end_to_end_with_unmodified_handlers() -> None:
             (f"doc{i}.json", f"Doc {i}", f"incoming/doc{i}.json") for i in range(6)]
         # the Wait of 5 minutes passed on the virtual clock
         assert rt.now >= datetime(2024, 1, 1, 0, 5, tzinfo=UTC)
+
+
+def test_upload_pipeline_from_generated_s3_events() -> None:
+    # The acceptance chain as `flowengine event generate s3-put` + `send --object` drive it:
+    # generated notifications for staged objects, the same throttled legacy store.
+    write_legacy = import_handler("upload_pipeline.handlers.write_legacy", [str(ROOT / "examples")], "WriteLegacy")
+    legacy = LambdaFunction("WriteLegacy", handler=write_legacy, concurrency=2, duration_seconds=1.0)
+    with AppRuntime(UPLOAD, handlers={"WriteLegacy": legacy}) as rt:
+        for i in range(4):
+            key = f"incoming/gen{i}.json"
+            rt.stage_object("Uploads", key, json.dumps({"title": f"Generated {i}"}))
+            kind = "s3-put" if i % 2 else "s3-eventbridge"
+            [route] = rt.send(payloads.generate(kind, bucket="Uploads", key=key))
+            assert route.target == "ProcessUpload"
+        assert rt.run_until_idle()
+        assert [r.status for r in rt.executions("ProcessUpload")] == ["SUCCEEDED"] * 4
+        assert rt.log.of("invoke", function="WriteLegacy", outcome="throttled")
+        assert rt.engine.lambdas.peak_concurrency["WriteLegacy"] == 2
+        items = boto3.resource("dynamodb").Table(rt.name("Documents")).scan()["Items"]
+        assert sorted((i["id"], i["title"]) for i in items) == [(f"gen{i}.json", f"Generated {i}") for i in range(4)]
 
 
 def test_upload_pipeline_unreadable_document_is_quarantined() -> None:
