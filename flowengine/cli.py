@@ -331,7 +331,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     from flowengine.events.commands import send_command
 
     return send_command(args.file, args.event, advance=args.advance, bus=args.bus, trigger=args.trigger,
-                        seed=args.seed, object_file=args.object)
+                        seed=args.seed, object_file=args.object, fresh=args.fresh)
 
 
 def cmd_event_generate(args: argparse.Namespace) -> int:
@@ -432,10 +432,12 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--seed", type=int, default=None, help="seed of the random source")
     u.set_defaults(func=cmd_up)
 
-    sn = sub.add_parser("send", help="send one event into a fresh local runtime of the app and report what it did")
+    sn = sub.add_parser("send", help="send one event into the running `flowengine up` of the app, or a fresh runtime")
     sn.add_argument("file", metavar="APP")
     sn.add_argument("event", metavar="EVENT", help="a JSON file, JSON text, or - for stdin (see `flowengine event generate`)")
-    sn.add_argument("--advance", help="virtual time to run on after the app goes idle, e.g. 1h")
+    sn.add_argument("--advance", help="virtual time to run on after the app goes idle, e.g. 1h (implies --fresh)")
+    sn.add_argument("--fresh", action="store_true",
+                    help="use a fresh runtime even when `flowengine up` is running this app")
     sn.add_argument("--bus", help="the event bus an EventBridge event goes to (default: the app's default bus)")
     sn.add_argument("--trigger", help="deliver the event to this trigger only")
     sn.add_argument("--object", metavar="FILE",

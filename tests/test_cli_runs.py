@@ -166,3 +166,40 @@ def test_send_with_the_object(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr("sys.stdout", out)
     assert main(["send", UPLOADS, str(event), "--object", REPORT]) == 0
     assert "1 execution(s) (1 SUCCEEDED)" in out.getvalue()
+
+
+def test_send_reaches_a_running_up(order_event: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`flowengine up` (real clock) in another process; `flowengine send` delivers into it."""
+    import signal
+    import subprocess
+    import sys
+
+    from flowengine.events.inbox import registry_path
+
+    up = subprocess.Popen([sys.executable, "-m", "flowengine.cli", "up", ORDERS, "--duration", "60s"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert up.stdout is not None
+        for line in up.stdout:  # bounded: --duration 60s ends the process
+            if line.startswith("listening on 127.0.0.1:"):
+                break
+        else:
+            pytest.fail(f"up never listened: {up.stderr.read() if up.stderr else ''}")
+        assert main(["send", ORDERS, order_event, "--bus", "ShopEvents"]) == 0
+        assert "delivered to flow PlaceOrder (trigger OrderPlaced)" in capsys.readouterr().out
+        for line in up.stdout:
+            if "execution  PlaceOrder" in line and "SUCCEEDED" in line:
+                break
+        else:
+            pytest.fail("the running up never finished the execution")
+        # an event it cannot place is refused by the running runtime, exit 2
+        assert main(["send", ORDERS, '{"hello": "world"}']) == 2
+        assert "refused the event" in capsys.readouterr().out
+    finally:
+        up.send_signal(signal.SIGINT)
+        try:
+            up.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            up.kill()
+            up.communicate()
+    assert not registry_path(ORDERS).exists()

@@ -136,8 +136,15 @@ def up_command(app_path: str, *, real_time: bool = True, stream: TextIO | None =
             out.write(("running on the real clock; Ctrl-C stops" if real_time else
                        f"running {seconds if seconds is not None else 86400:g}s of virtual time") + "\n")
             out.flush()
+            def listening(port: int) -> None:
+                out.write(f"listening on 127.0.0.1:{port} for `flowengine send {app_path} EVENT`\n")
+                out.flush()
+
             try:
-                runtime.serve(seconds if real_time or seconds is not None else 86400.0)
+                if real_time:
+                    runtime.serve(seconds, listen_for=app_path, on_listen=listening)
+                else:
+                    runtime.serve(seconds if seconds is not None else 86400.0)
             except KeyboardInterrupt:
                 out.write("stopped\n")
             out.write(_summary(runtime) + "\n")
@@ -151,9 +158,10 @@ def up_command(app_path: str, *, real_time: bool = True, stream: TextIO | None =
 
 def send_command(app_path: str, event_json_or_path: Any, *, advance: _dt.timedelta | float | str | None = None,
                  stream: TextIO | None = None, bus: str | None = None, trigger: str | None = None,
-                 seed: int | None = 0, object_file: str | None = None) -> int:
-    """Inject an event into a fresh runtime of the app, run until idle (then ``advance`` more
-    virtual time, if given), and print what happened.
+                 seed: int | None = 0, object_file: str | None = None, fresh: bool = False) -> int:
+    """Inject an event into the running ``flowengine up`` of the same app file, if there is
+    one (unless ``fresh`` or ``advance``); else into a fresh runtime of the app, run until
+    idle (then ``advance`` more virtual time, if given), and print what happened.
 
     Exit code: 0 when the event reached a trigger and everything it started succeeded; 1 when
     something failed (an execution not SUCCEEDED, an invocation that failed for good, a
@@ -166,6 +174,13 @@ def send_command(app_path: str, event_json_or_path: Any, *, advance: _dt.timedel
     out = stream or sys.stdout
     try:
         event = read_event(event_json_or_path)
+        if not fresh and advance is None:
+            from flowengine.events import inbox
+
+            running = inbox.find_running(app_path)
+            if running is not None:
+                return _send_to_running(out, running, inbox.message(event, bus=bus, trigger=trigger,
+                                                                    object_file=object_file))
         runtime = AppRuntime(app_path, seed=seed)
         runtime.log.subscribe(lambda record: out.write(record.format() + "\n"))
         with runtime:
@@ -184,6 +199,21 @@ def send_command(app_path: str, event_json_or_path: Any, *, advance: _dt.timedel
             return EXIT_OK if idle and not _failures(runtime) else EXIT_PROBLEMS
     except (FlowengineError, OSError) as exc:
         return _problem(out, exc)
+
+
+def _send_to_running(out: TextIO, running: dict[str, Any], message: dict[str, Any]) -> int:
+    from flowengine.events import inbox
+
+    answer = inbox.deliver(running, message)
+    if not answer.get("ok"):
+        out.write(f"error: the running `flowengine up` (pid {running['pid']}) refused the event: "
+                  f"{answer.get('error')}\n")
+        return EXIT_USAGE
+    routes = answer.get("routes") or []
+    where = ", ".join(f"{r['target_kind']} {r['target']} (trigger {r['trigger']})" for r in routes)
+    out.write(f"sent to the running `flowengine up` (pid {running['pid']})"
+              + (f": delivered to {where}" if where else "; its log shows what it did") + "\n")
+    return EXIT_OK
 
 
 def run_event(app_path: Any, event: Any, *, flow: str | None = None, bus: str | None = None,

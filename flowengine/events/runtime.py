@@ -388,20 +388,37 @@ class AppRuntime:
         waits, retries, visibility timeouts), then what the last instant started settles."""
         self._drive(self._run(until=self.clock.now() + _seconds(delta), jump=True))
 
-    def serve(self, duration: _dt.timedelta | float | None = None) -> None:
+    def serve(self, duration: _dt.timedelta | float | None = None, *,
+              listen_for: str | os.PathLike[str] | None = None,
+              on_listen: Callable[[int], Any] | None = None) -> None:
         """Keep the app running for ``duration`` (None: until interrupted, real clock only),
-        e.g. ``flowengine up``.  On the virtual clock this is :meth:`advance`."""
+        e.g. ``flowengine up``.  On the virtual clock this is :meth:`advance`.
+
+        ``listen_for`` (an app file path; real clock only): accept events from ``flowengine
+        send`` of that app file on 127.0.0.1 while serving (:mod:`flowengine.events.inbox`);
+        ``on_listen`` receives the port."""
         if isinstance(self.clock, VirtualClock):
             if duration is None:
                 raise ValueError("serve() on the virtual clock needs a duration (it would never end)")
             self.advance(duration)
             return
 
-        async def forever() -> None:
+        async def wait() -> None:
             if duration is None:
                 await asyncio.Event().wait()
             else:
                 await asyncio.sleep(_seconds(duration))
+
+        async def forever() -> None:
+            if listen_for is None:
+                await wait()
+                return
+            from flowengine.events.inbox import serving
+
+            async with serving(self, listen_for) as port:
+                if on_listen is not None:
+                    on_listen(port)
+                await wait()
 
         self._drive(forever())
 
