@@ -24,6 +24,7 @@ import re
 from typing import Any
 
 from flowengine.compile.transform import TransformError, definition_text, reinflated, sam_transform, with_code_uris
+from flowengine.errors import FlowengineError
 
 LAMBDA_DEPLOYMENT_TYPES = frozenset({
     "AllAtOnce", "Canary10Percent5Minutes", "Canary10Percent10Minutes", "Canary10Percent15Minutes",
@@ -179,7 +180,11 @@ def _linter(region: str) -> Any:
 
 def lint_problems(cfn: dict[str, Any], region: str = "us-east-1") -> list[str]:
     """cfn-lint errors and warnings on a CloudFormation template (not a SAM one)."""
-    from cfnlint.decode.decode import decode_str
+    try:
+        from cfnlint.decode.decode import decode_str
+    except ImportError:
+        raise FlowengineError("checking a template needs cfn-lint: pip install 'flowengine[test]' "
+                              "(or pip install cfn-lint)") from None
 
     template, errors = decode_str(json.dumps(cfn))
     matches = errors if errors or template is None else _linter(region).validate_template(template)
