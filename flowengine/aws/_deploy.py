@@ -16,6 +16,7 @@ Steps:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -32,7 +33,7 @@ from flowengine.compile import compile_app
 from flowengine.compile.sam import CompiledApp
 from flowengine.compile.transform import TransformError, sam_transform, with_code_uris
 from flowengine.dsl.app import LoadedApp
-from flowengine.errors import AwsError
+from flowengine.errors import AwsError, ValidationError
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 #: CloudFormation takes a TemplateBody up to this size; larger templates go through S3.
@@ -107,6 +108,11 @@ def deploy(
     compiled = compile_app(loaded)
     for warning in compiled.warnings:
         say(warning.format())
+    # compile may write a template whose handler module is missing (for review); shipping it
+    # would fail on the first invocation, so for deploy that warning is an error
+    missing = [dataclasses.replace(w, severity="error") for w in compiled.warnings if w.code == "FE814"]
+    if missing:
+        raise ValidationError(missing)
     _check_names(compiled, stack_name)
     aws = Aws(region=region, profile=profile, endpoint_url=endpoint_url, sleep=sleep)
     polls = max(1, int(timeout_seconds / poll_seconds))

@@ -209,3 +209,19 @@ def test_aws_region_is_honoured_as_the_cli_v2_does(no_aws_config: pytest.MonkeyP
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     assert Aws().region == "eu-west-3"
+
+
+def test_deploy_refuses_a_missing_handler_module_before_touching_aws(no_aws_config: pytest.MonkeyPatch,
+                                                                     tmp_path: Path) -> None:
+    from flowengine.aws import deploy
+    from flowengine.dsl.app import load
+    from flowengine.errors import ValidationError
+
+    (tmp_path / "code").mkdir()
+    app = tmp_path / "app.yaml"
+    app.write_text("app: gone\ncode: code\nfunctions:\n  Work: {handler: jobs.work}\n")
+    with pytest.raises(ValidationError) as caught:  # no credentials needed: it stops first
+        deploy(load(str(app)), "gone", region="eu-west-1", progress=None)
+    [problem] = caught.value.diagnostics
+    assert (problem.code, problem.severity) == ("FE814", "error")
+    assert f"{app}:4:" in problem.format()
