@@ -381,10 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--name", help="execution name")
     r.add_argument("--event", metavar="FILE",
                    help="start the flow through the app trigger this event matches (JSON file, JSON text, or -)")
-    r.add_argument("--bus", help="with --event: the event bus an EventBridge event goes to (default: the default bus)")
-    r.add_argument("--trigger", help="with --event: deliver the event to this trigger, as it is")
-    r.add_argument("--object", metavar="FILE",
-                   help="with an S3 --event: store FILE as the object the event names, so handlers can read it")
+    _event_delivery_options(r, "with --event: ")
     r.add_argument("--mock", metavar="FILE", help="a Step Functions Local MockConfigFile (JSON or YAML)")
     r.add_argument("--test-case", metavar="NAME", help="the MockConfigFile test case to run")
     r.add_argument("--state-machine", metavar="NAME",
@@ -438,10 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     sn.add_argument("--advance", help="virtual time to run on after the app goes idle, e.g. 1h (implies --fresh)")
     sn.add_argument("--fresh", action="store_true",
                     help="use a fresh runtime even when `flowengine up` is running this app")
-    sn.add_argument("--bus", help="the event bus an EventBridge event goes to (default: the app's default bus)")
-    sn.add_argument("--trigger", help="deliver the event to this trigger only")
-    sn.add_argument("--object", metavar="FILE",
-                    help="with an S3 event: store FILE as the object the event names, so handlers can read it")
+    _event_delivery_options(sn)
     sn.add_argument("--seed", type=int, default=0, help="seed of the random source")
     sn.set_defaults(func=cmd_send)
 
@@ -464,6 +458,14 @@ def build_parser() -> argparse.ArgumentParser:
     ms.add_argument("--force", action="store_true", help="overwrite an existing file")
     ms.set_defaults(func=cmd_mocks_scaffold)
     return p
+
+
+def _event_delivery_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """--bus, --trigger and --object: where an event goes, and the object an S3 event names."""
+    parser.add_argument("--bus", help=f"{prefix}the event bus an EventBridge event goes to (default: the default bus)")
+    parser.add_argument("--trigger", help=f"{prefix}deliver the event to this trigger, as it is")
+    parser.add_argument("--object", metavar="FILE",
+                        help=f"{prefix}with an S3 event, store FILE as the object it names, so handlers can read it")
 
 
 def _version() -> str:

@@ -63,15 +63,19 @@ def s3_object_of(event: Any) -> tuple[str, str]:
                           "this event names no bucket and key")
 
 
+def read_object_file(object_file: str | os.PathLike[str]) -> bytes:
+    """The bytes of an ``--object`` file, or a one-line error."""
+    try:
+        with open(object_file, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise FlowengineError(f"--object {object_file}: cannot read it: {exc.strerror}") from None
+
+
 def stage_event_object(runtime: Any, event: Any, object_file: str | os.PathLike[str]) -> None:
     """Store ``object_file`` as the object ``event`` names, before the event is sent."""
     bucket, key = s3_object_of(event)
-    try:
-        with open(object_file, "rb") as f:
-            body = f.read()
-    except OSError as exc:
-        raise FlowengineError(f"--object {object_file}: cannot read it: {exc.strerror}") from None
-    runtime.stage_object(bucket, key, body)
+    runtime.stage_object(bucket, key, read_object_file(object_file))
 
 
 def _duration(value: Any) -> float | None:

@@ -86,14 +86,10 @@ def message(event: Any, *, bus: str | None, trigger: str | None, object_file: st
     """The line ``send`` writes: the event, where it goes, and the object to stage first."""
     out: dict[str, Any] = {"event": event, "bus": bus, "trigger": trigger}
     if object_file is not None:
-        from flowengine.events.commands import s3_object_of
+        from flowengine.events.commands import read_object_file, s3_object_of
 
         bucket, key = s3_object_of(event)
-        try:
-            with open(object_file, "rb") as f:
-                body = f.read()
-        except OSError as exc:
-            raise FlowengineError(f"--object {object_file}: cannot read it: {exc.strerror}") from None
+        body = read_object_file(object_file)
         out["object"] = {"bucket": bucket, "key": key, "body": base64.b64encode(body).decode()}
     return out
 
