@@ -202,7 +202,7 @@ def _run_local(loaded: Any, args: argparse.Namespace, payload: Any) -> int:
                                "listeners": [printer] if printer else []}
     started = time.perf_counter()
     try:
-        from flowengine.testing.run import app_with_resources
+        from flowengine.dsl.app import app_with_resources
 
         if args.event is not None:
             from flowengine.events.commands import run_event

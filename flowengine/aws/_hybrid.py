@@ -118,4 +118,4 @@ def run_hybrid(
                                  lambdas=functions == "remote")
     extra = list(engine_options.pop("integrations", ()))
     return run(loaded, flow=flow, input=input, integrations=[integration, *extra], substitutions=values,
-               **engine_options)
+               emulate=False, **engine_options)

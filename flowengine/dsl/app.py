@@ -371,3 +371,19 @@ def parse_rollout_text(text: str) -> dict[str, Any] | str:
 
 def span_of(loaded: LoadedApp, ptr: Pointer) -> Span:
     return loaded.source.span(ptr)
+
+
+def app_with_resources(source: Any) -> LoadedApp | App | None:
+    """``source`` loaded, when it is an app file (or app) that declares resources; else None.
+
+    Such an app's handlers call its buckets, tables and queues with boto3: run locally, they
+    must meet the in-process emulation (the app runtime), never the AWS account of whoever
+    runs them.  A source that does not load gives None (the engine reports its problems)."""
+    loaded: Any = source
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            loaded = load(source)
+        except LoadError:
+            return None
+    app = loaded.app if isinstance(loaded, LoadedApp) else loaded if isinstance(loaded, App) else None
+    return loaded if app is not None and app.resources else None

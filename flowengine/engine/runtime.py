@@ -524,7 +524,7 @@ def local_references(app: App, account: AccountInfo) -> dict[str, str]:
 
 
 def run(source: Source, *, input: Any = None, flow: str | None = None, name: str | None = None,
-        express: bool | None = None, **options: Any) -> ExecutionResult:
+        express: bool | None = None, emulate: bool | None = None, **options: Any) -> ExecutionResult:
     """Run a flow locally and return its :class:`ExecutionResult`.
 
     ``source``: a path (app file or ASL JSON/YAML), a definition dict, a ``LoadedApp``/``App``
@@ -534,10 +534,33 @@ def run(source: Source, *, input: Any = None, flow: str | None = None, name: str
     ``ExecutionInputError`` for input that is not JSON, ``HandlerError`` when a function's
     handler cannot be imported.  A failed execution is not an exception: see ``status``,
     ``error`` and ``cause``.
+
+    ``emulate``: run in an app runtime (:class:`~flowengine.events.runtime.AppRuntime`), with
+    the app's resources emulated in-process, so that handlers' boto3 calls never reach a real
+    account.  Default (None): when the app declares resources and no ``substitutions`` point
+    its references elsewhere (a hybrid run against a deployed stack passes them).
     """
     unknown = set(options) - _ENGINE_OPTIONS
     if unknown:
         raise TypeError(f"unknown option(s) for run(): {', '.join(sorted(unknown))}")
+    if emulate is not False and "substitutions" not in options:
+        from flowengine.dsl.app import app_with_resources
+
+        app = app_with_resources(source)
+        if app is not None:
+            from flowengine.events.runtime import AppRuntime
+
+            if express is not None:
+                raise FlowengineError("express= is for the bare engine: pass emulate=False with it")
+            runtime_options = {k: v for k, v in options.items() if k not in ("clock",)}
+            with AppRuntime(app, clock=options.get("clock"), **runtime_options) as runtime:
+                flows = list(runtime.app.flows)
+                chosen = flow if flow is not None else flows[0] if len(flows) == 1 else None
+                if chosen is None:
+                    raise FlowengineError(f"name the flow to run (flows: {', '.join(flows)})")
+                return runtime.run_flow(chosen, input, name=name)
+    elif emulate:
+        raise FlowengineError("emulate=True cannot combine with substitutions (they point the app elsewhere)")
     with Engine(**options) as engine:
         return engine.run(source, input, name=name, flow=flow, express=express)
 

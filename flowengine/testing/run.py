@@ -32,36 +32,17 @@ from typing import Any
 from flowengine.engine.clock import Clock, VirtualClock, to_datetime
 from flowengine.engine.result import ExecutionResult
 from flowengine.engine.runtime import Engine, ExecutionHandle, Source
+from flowengine.dsl.app import app_with_resources
 from flowengine.errors import FlowengineError
 from flowengine.integrations.lambda_local import LambdaFunction
 
-__all__ = ["RunningExecution", "TestRuntime", "app_with_resources", "run_flow"]
+__all__ = ["RunningExecution", "TestRuntime", "run_flow"]
 
 Handlers = Mapping[str, Callable[..., Any] | LambdaFunction]
 
 
 #: Engine options an app runtime (the emulated resources) takes as well.
 _RUNTIME_OPTIONS = {"limits", "account", "integrations", "listeners", "sync_handlers", "validate"}
-
-
-def app_with_resources(source: Source) -> Any:
-    """The loaded app when ``source`` is an app file (or app) that declares resources; else None.
-
-    Such an app's handlers call its buckets, tables and queues with boto3: run locally, they
-    must meet the in-process emulation, never the AWS account of whoever runs the test."""
-    import os
-
-    from flowengine.dsl.app import LoadedApp, load
-    from flowengine.model.app import App
-
-    loaded: Any = source
-    if isinstance(source, (str, os.PathLike)):
-        try:
-            loaded = load(source)
-        except FlowengineError:
-            return None  # the engine reports it
-    app = loaded.app if isinstance(loaded, LoadedApp) else loaded if isinstance(loaded, App) else None
-    return loaded if app is not None and app.resources else None
 
 
 def run_flow(app_or_path: Source, flow: str | None = None, *, input: Any = None, mocks: Any = None,

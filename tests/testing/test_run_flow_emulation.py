@@ -38,3 +38,19 @@ def test_emulate_true_needs_resources() -> None:
     with pytest.raises(FlowengineError, match="declares resources"):
         run_flow({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}, emulate=True)
 
+
+
+def test_flowengine_run_emulates_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    import flowengine
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIA-NOT-REAL")
+    result = flowengine.run(str(UPLOADS), input=EVENT)
+    assert result.error == "MetadataUnreadable"
+    assert any("NoSuchKey" in str(e) for e in result.history)  # moto's answer, not an account's
+
+
+def test_flowengine_run_with_substitutions_is_the_bare_engine() -> None:
+    import flowengine
+
+    with pytest.raises(FlowengineError, match="emulate=True cannot combine"):
+        flowengine.run(str(UPLOADS), input=EVENT, emulate=True, substitutions={"Documents": "t"})
