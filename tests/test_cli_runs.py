@@ -203,3 +203,13 @@ def test_send_reaches_a_running_up(order_event: str, capsys: pytest.CaptureFixtu
             up.kill()
             up.communicate()
     assert not registry_path(ORDERS).exists()
+
+
+def test_a_handler_outside_the_apps_code_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "code").mkdir()
+    app = tmp_path / "app.yaml"
+    app.write_text("app: sneaky\ncode: code\nfunctions:\n  Dump: {handler: json.dumps}\n"
+                   "flows:\n  Main:\n    StartAt: Call\n    States:\n      Call: {Type: Task, Function: Dump, End: true}\n")
+    assert main(["run", str(app)]) == 2
+    err = capsys.readouterr().err
+    assert "json" in err and "code" in err and "Traceback" not in err
