@@ -244,6 +244,7 @@ class _AppBuilder:
         timeout = seconds(pick("timeout", 3))
         mem = pick("memory", 128)
         conc = f.get("concurrency")
+        local_duration = seconds(f["local_duration"]) if "local_duration" in f else None
         env = pick("environment", {})
         return Function(
             name=name,
@@ -257,6 +258,8 @@ class _AppBuilder:
             environment={str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {},
             reads=tuple(x for x in (f.get("reads") or []) if isinstance(x, str)) if isinstance(f.get("reads"), list) else (),
             writes=tuple(x for x in (f.get("writes") or []) if isinstance(x, str)) if isinstance(f.get("writes"), list) else (),
+            local_duration_seconds=(float(local_duration) if isinstance(local_duration, (int, float))
+                                    and not isinstance(local_duration, bool) else None),
             loc=self.loc(("functions", name)),
         )
 

@@ -239,7 +239,7 @@ class Engine:
         for name, function in app.functions.items():
             settings = LambdaFunction(
                 name=name, timeout_seconds=function.timeout_seconds, memory_mb=function.memory_mb,
-                concurrency=function.concurrency,
+                concurrency=function.concurrency, duration_seconds=function.local_duration_seconds,
                 environment={k: substitute(v, values) for k, v in function.environment.items()},
             )
             given = self._user_handlers.get(name)

@@ -48,6 +48,7 @@ class Function:
     environment: dict[str, str] = field(default_factory=dict)
     reads: tuple[str, ...] = ()  # resource names the function reads
     writes: tuple[str, ...] = ()  # resource names the function writes (event-loop check, IAM)
+    local_duration_seconds: float | None = None  # modelled time of a local invocation; not compiled
     loc: Loc = field(default_factory=Loc)
 
     @property

@@ -45,7 +45,7 @@ from flowengine.validate.expressions import path_problem
 TOP_KEYS = ("app", "description", "code", "defaults", "functions", "resources", "flows", "triggers")
 DEFAULTS_KEYS = ("runtime", "timeout", "memory", "environment")
 FUNCTION_KEYS = ("handler", "runtime", "timeout", "memory", "concurrency", "rollout", "environment", "reads",
-                 "writes", "code_uri")
+                 "writes", "code_uri", "local_duration")
 ROLLOUT_KEYS = ("strategy", "percent", "interval", "alarms", "hooks")
 HOOK_KEYS = ("pre_traffic", "post_traffic")
 RESOURCE_KEYS: dict[str, tuple[str, ...]] = {
@@ -237,6 +237,8 @@ def _function_field(a: _App, ptr: Pointer, key: str, value: Any) -> None:
         _int_range(a, ptr, value, "memory", 128, 10240)
     elif key == "concurrency":
         _int_range(a, ptr, value, "concurrency", 0, None)
+    elif key == "local_duration":
+        _duration(a, ptr, value, "local_duration", 0, 900)
     elif key == "environment":
         if _want(a, ptr, value, "mapping", "environment"):
             for k, v in value.items():

@@ -19,7 +19,7 @@ import pytest
 
 from flowengine.events import payloads
 from flowengine.events.runtime import AppRuntime
-from flowengine.integrations.lambda_local import LambdaFunction, import_handler
+from flowengine.integrations.lambda_local import LambdaFunction
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).resolve().parent / "apps"
@@ -34,11 +34,10 @@ def _module(name: str) -> Any:
 
 
 def test_upload_pipeline_end_to_end_with_unmodified_handlers() -> None:
-    # WriteLegacy takes two writers: model that each write keeps its slot for a second, so
-    # six uploads at once are throttled and the flow's Retry/backoff absorbs it.
-    write_legacy = import_handler("upload_pipeline.handlers.write_legacy", [str(ROOT / "examples")], "WriteLegacy")
-    legacy = LambdaFunction("WriteLegacy", handler=write_legacy, concurrency=2, duration_seconds=1.0)
-    with AppRuntime(UPLOAD, handlers={"WriteLegacy": legacy}) as rt:
+    # WriteLegacy takes two writers, and the app file models each write as holding its
+    # connection for a second (local_duration), so six uploads at once are throttled and the
+    # flow's Retry/backoff absorbs it. Nothing is stubbed: the handlers are the app's own.
+    with AppRuntime(UPLOAD) as rt:
         s3 = boto3.client("s3")  # plain boto3, as in the handlers
         bucket = rt.name("Uploads")
         for i in range(6):
@@ -70,9 +69,7 @@ def test_upload_pipeline_end_to_end_with_unmodified_handlers() -> None:
 def test_upload_pipeline_from_generated_s3_events() -> None:
     # The acceptance chain as `flowengine event generate s3-put` + `send --object` drive it:
     # generated notifications for staged objects, the same throttled legacy store.
-    write_legacy = import_handler("upload_pipeline.handlers.write_legacy", [str(ROOT / "examples")], "WriteLegacy")
-    legacy = LambdaFunction("WriteLegacy", handler=write_legacy, concurrency=2, duration_seconds=1.0)
-    with AppRuntime(UPLOAD, handlers={"WriteLegacy": legacy}) as rt:
+    with AppRuntime(UPLOAD) as rt:
         for i in range(4):
             key = f"incoming/gen{i}.json"
             rt.stage_object("Uploads", key, json.dumps({"title": f"Generated {i}"}))
