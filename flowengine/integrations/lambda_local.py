@@ -67,6 +67,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import importlib
+import importlib.machinery
 import inspect
 import itertools
 import json
@@ -176,6 +177,10 @@ def parse_function_name(value: str) -> tuple[str, str | None]:
     return value, None
 
 
+#: Top-level module names imported from some app's code paths (safe to re-import from another app's).
+_APP_MODULES: set[str] = set()
+
+
 def import_handler(spec: str, code_paths: tuple[str, ...] | list[str], function: str = "") -> Handler:
     """Import ``package.module.function`` from the app's code paths only.
 
@@ -198,17 +203,29 @@ def import_handler(spec: str, code_paths: tuple[str, ...] | list[str], function:
         return any(where.startswith(r + os.sep) for r in roots)
 
     top = module_name.split(".")[0]
-    cached = sys.modules.get(module_name)
+    searched = ", ".join(roots) if roots else "none: the app declares no code paths"
+    importlib.invalidate_caches()
+    if importlib.machinery.PathFinder.find_spec(top, roots) is None:
+        # Not in the app's code: do not touch sys.modules (the name may be json, boto3 ...).
+        owner = f" of function '{function}'" if function else ""
+        installed = sys.modules.get(top)
+        where = f"; '{top}' is {getattr(installed, '__file__', 'a built-in module')}, outside them" if installed else ""
+        raise HandlerError(f"cannot import the handler {spec!r}{owner}: no module '{top}' in the app's code paths "
+                           f"(searched the app's code paths: {searched}){where}")
+    cached = sys.modules.get(module_name) or sys.modules.get(top)
     if cached is not None and not inside(cached):
+        if top not in _APP_MODULES:
+            raise HandlerError(
+                f"the handler {spec!r} of {who}is in a module named like an installed one "
+                f"({getattr(cached, '__file__', top)}): rename the app's module '{top}'")
         for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
             if not inside(sys.modules[name]):
-                del sys.modules[name]
+                del sys.modules[name]  # the same name from another app's code: this app's wins
     for p in reversed(roots):
         if p in sys.path:
             sys.path.remove(p)
         sys.path.insert(0, p)
-    importlib.invalidate_caches()
-    searched = ", ".join(roots) if roots else "none: the app declares no code paths"
+    _APP_MODULES.add(top)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

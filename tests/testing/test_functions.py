@@ -227,3 +227,28 @@ def test_local_references_match_the_app_runtimes_emulated_resources():
         emulation.stop()
     ours = local_references(app, account)
     assert {k: ours[k] for k in emulated} == emulated
+
+
+def test_a_handler_module_named_like_an_installed_one_leaves_the_process_alone(tmp_path) -> None:
+    import json
+    import sys
+
+    from flowengine.errors import HandlerError
+    from flowengine.integrations.lambda_local import import_handler
+
+    (tmp_path / "json.py").write_text("def handle(event, context):\n    return 1\n")
+    with pytest.raises(HandlerError, match="named like an installed one"):
+        import_handler("json.handle", [str(tmp_path)], "Shadow")
+    assert sys.modules["json"] is json  # nothing evicted or re-imported
+
+
+def test_a_stdlib_handler_is_refused_without_touching_sys_modules(tmp_path) -> None:
+    import json
+    import sys
+
+    from flowengine.errors import HandlerError
+    from flowengine.integrations.lambda_local import import_handler
+
+    with pytest.raises(HandlerError, match="no module 'json' in the app's code paths"):
+        import_handler("json.dumps", [str(tmp_path)], "Dump")
+    assert sys.modules["json"] is json
