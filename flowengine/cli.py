@@ -92,16 +92,21 @@ def _read_input(text: str | None) -> Any:
 
     if text is None:
         return {}
+    source = None
     if text.startswith("@"):
-        path = text[1:]
+        source = text[1:]
         try:
-            with open(path, encoding="utf-8") as fh:
+            with open(source, encoding="utf-8") as fh:
                 text = fh.read()
         except OSError as exc:
-            raise ExecutionInputError(f"--input {path}: cannot read file: {exc.strerror}") from None
+            raise ExecutionInputError(f"--input {source}: cannot read file: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ExecutionInputError(f"--input {source}: not a text file") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
+        if source is not None:
+            raise ExecutionInputError(f"--input {source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
         raise ExecutionInputError(
             f"--input is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
             "(hint: quote the whole object, e.g. --input '{\"orderId\": \"o-1\"}')"
@@ -147,6 +152,10 @@ def _run_usage_problem(args: argparse.Namespace) -> str | None:
     for flag, value in (("--bus", args.bus), ("--trigger", args.trigger), ("--object", args.object)):
         if value is not None and args.event is None:
             return f"{flag} goes with --event"
+    if args.local_functions and not args.aws:
+        return "--local-functions goes with --aws"
+    if args.state_machine is not None and args.mock is None:
+        return "--state-machine goes with --mock"
     if (args.mock is None) != (args.test_case is None):
         return "--mock FILE and --test-case NAME go together"
     if args.remote and args.aws:
@@ -215,12 +224,14 @@ def _run_local(loaded: Any, args: argparse.Namespace, payload: Any) -> int:
             from flowengine.events.runtime import AppRuntime
 
             with AppRuntime(loaded, **options) as runtime:
-                result = runtime.run_flow(_flow_name(loaded, args.flow) or "", payload, name=args.name)
+                result = runtime.run_flow(_flow_name(loaded, args.flow) or "", json.dumps(payload), name=args.name)
         else:
             from flowengine.engine.runtime import Engine
 
             with Engine(**options) as engine:
-                result = engine.run(loaded, payload, flow=args.flow, name=args.name)
+                # JSON text, parsed once by the engine as StartExecution parses it (a value
+                # that is itself a string would be read as JSON text again)
+                result = engine.run(loaded, json.dumps(payload), flow=args.flow, name=args.name)
     finally:
         if clock is not None:
             clock.close()
@@ -247,7 +258,7 @@ def _run_on_aws(loaded: Any, args: argparse.Namespace, payload: Any) -> int:
         printer = _printer(args)
         clock = RealClock() if args.real_time else None
         try:
-            result = run_hybrid(loaded, flow, args.stack_name, payload,
+            result = run_hybrid(loaded, flow, args.stack_name, json.dumps(payload),
                                 functions="local" if args.local_functions else "remote",
                                 region=args.region, profile=args.profile, endpoint_url=args.endpoint_url,
                                 clock=clock, seed=args.seed, name=args.name, record=True,
@@ -292,6 +303,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
     except FlowengineError as exc:
         print(f"flowengine compile: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
+    except OSError as exc:  # --out is a file, or not writable
+        what = "is a file, not a directory" if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror
+        print(f"flowengine compile: cannot write to {exc.filename or args.out}: {what} (choose another --out)",
+              file=sys.stderr)
+        return EXIT_USAGE
     for path in written:
         print(path)
     return EXIT_OK
@@ -319,6 +335,19 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
     print(result.summary() if hasattr(result, "summary") else result)
     return EXIT_OK
+
+
+def _duration_arg(text: str) -> str:
+    """An argparse type: a positive duration (30s, 5m, 1h30m, 2d) or number of seconds."""
+    from flowengine.dsl.durations import parse_duration
+
+    try:
+        value = float(text) if text.replace(".", "", 1).isdigit() else parse_duration(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration (write e.g. 30s, 5m, 1h30m, 2d)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}': the duration must be more than zero")
+    return text
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -425,14 +454,14 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("file", metavar="APP")
     u.add_argument("--virtual", action="store_true",
                    help="run on the virtual clock instead of the real one (a day of schedules in moments)")
-    u.add_argument("--duration", help="how long to run, e.g. 10m or 1d (default: until Ctrl-C; one day with --virtual)")
+    u.add_argument("--duration", type=_duration_arg, help="how long to run, e.g. 10m or 1d (default: until Ctrl-C; one day with --virtual)")
     u.add_argument("--seed", type=int, default=None, help="seed of the random source")
     u.set_defaults(func=cmd_up)
 
     sn = sub.add_parser("send", help="send one event into the running `flowengine up` of the app, or a fresh runtime")
     sn.add_argument("file", metavar="APP")
     sn.add_argument("event", metavar="EVENT", help="a JSON file, JSON text, or - for stdin (see `flowengine event generate`)")
-    sn.add_argument("--advance", help="virtual time to run on after the app goes idle, e.g. 1h (implies --fresh)")
+    sn.add_argument("--advance", type=_duration_arg, help="virtual time to run on after the app goes idle, e.g. 1h (implies --fresh)")
     sn.add_argument("--fresh", action="store_true",
                     help="use a fresh runtime even when `flowengine up` is running this app")
     _event_delivery_options(sn)

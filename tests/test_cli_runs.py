@@ -194,7 +194,7 @@ def test_send_reaches_a_running_up(order_event: str, capsys: pytest.CaptureFixtu
             pytest.fail("the running up never finished the execution")
         # an event it cannot place is refused by the running runtime, exit 2
         assert main(["send", ORDERS, '{"hello": "world"}']) == 2
-        assert "refused the event" in capsys.readouterr().out
+        assert "flowengine send: the running `flowengine up`" in capsys.readouterr().err
     finally:
         up.send_signal(signal.SIGINT)
         try:
@@ -213,3 +213,63 @@ def test_a_handler_outside_the_apps_code_is_refused(tmp_path: Path, capsys: pyte
     assert main(["run", str(app)]) == 2
     err = capsys.readouterr().err
     assert "json" in err and "code" in err and "Traceback" not in err
+
+
+def _handler_app(tmp_path: Path, module_source: str) -> str:
+    (tmp_path / "code").mkdir(exist_ok=True)
+    (tmp_path / "code" / "mod.py").write_text(module_source)
+    app = tmp_path / "app.yaml"
+    app.write_text("app: h\ncode: code\nfunctions:\n  F: {handler: mod.h, environment: {NEEDED: 'yes'}}\n"
+                   "flows:\n  Main:\n    StartAt: Call\n    States:\n      Call: {Type: Task, Function: F, End: true}\n")
+    return str(app)
+
+
+def test_module_level_code_sees_the_functions_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    app = _handler_app(tmp_path, "import os\nTABLE = os.environ['NEEDED']\ndef h(e, c):\n    return TABLE\n")
+    assert main(["run", app, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["output"] == "yes"
+
+
+@pytest.mark.parametrize("source, message", [
+    ("def h(e, c)\n    return 1\n", "mod.py:1:"),
+    ("x = 1\nraise RuntimeError('boom')\ndef h(e, c):\n    return 1\n", "raised while importing at"),
+])
+def test_a_module_that_cannot_import_is_one_line(tmp_path: Path, source: str, message: str,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", _handler_app(tmp_path, source)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [
+    ["up", CLEANUP, "--virtual", "--duration", "1x"],
+    ["up", CLEANUP, "--virtual", "--duration=-1d"],
+    ["send", CLEANUP, "{}", "--advance", "0s"],
+])
+def test_bad_durations_are_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    assert "duration" in capsys.readouterr().err
+
+
+def test_compile_out_that_is_a_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    assert main(["compile", ORDERS, "--out", str(taken)]) == 2
+    assert "is a file, not a directory" in capsys.readouterr().err
+    assert taken.read_text() == "mine"
+
+
+def test_an_input_that_is_a_json_string_stays_a_string(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    asl = tmp_path / "pass.asl.json"
+    asl.write_text('{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}')
+    assert main(["run", str(asl), "--input", '"{\\"a\\": 1}"', "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["output"] == '{"a": 1}'
+
+
+def test_a_bus_with_records_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(payloads.generate("s3-put", bucket="Uploads", key="incoming/a.json")))
+    assert main(["send", UPLOADS, str(event), "--fresh", "--bus", "Nope"]) == 2
+    assert capsys.readouterr().err.startswith("flowengine send: the app has no event bus 'Nope'")

@@ -248,7 +248,7 @@ class Engine:
             elif given is not None:
                 settings.handler = given
             if settings.handler is None:
-                settings.handler = import_handler(function.handler, app.code_paths, name)
+                settings.handler = import_handler(function.handler, app.code_paths, name, settings.environment)
             self.lambdas.add(name, settings)
 
     @property

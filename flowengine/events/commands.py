@@ -88,11 +88,13 @@ def _duration(value: Any) -> float | None:
     return float(value)
 
 
-def _problem(stream: TextIO, exc: BaseException) -> int:
+def _problem(stream: TextIO | None, command: str, exc: BaseException) -> int:
+    """Report a problem on stderr (or the given stream), prefixed like every CLI error."""
+    out = stream or sys.stderr
     if isinstance(exc, (ValidationError, LoadError)):
-        stream.writelines(d.format() + "\n" for d in exc.diagnostics)
+        out.writelines(d.format() + "\n" for d in exc.diagnostics)
         return EXIT_PROBLEMS if isinstance(exc, ValidationError) else EXIT_USAGE
-    stream.write(f"error: {exc}\n")
+    out.write(f"flowengine {command}: {exc}\n")
     return EXIT_USAGE
 
 
@@ -137,8 +139,11 @@ def up_command(app_path: str, *, real_time: bool = True, stream: TextIO | None =
         with runtime:
             for line in describe(runtime):
                 out.write(line + "\n")
-            out.write(("running on the real clock; Ctrl-C stops" if real_time else
-                       f"running {seconds if seconds is not None else 86400:g}s of virtual time") + "\n")
+            if real_time:
+                out.write("running on the real clock; Ctrl-C stops\n" if seconds is None else
+                          f"running for {seconds:g}s on the real clock (Ctrl-C stops earlier)\n")
+            else:
+                out.write(f"running {seconds if seconds is not None else 86400:g}s of virtual time\n")
             out.flush()
             def listening(port: int) -> None:
                 out.write(f"listening on 127.0.0.1:{port} for `flowengine send {app_path} EVENT`\n")
@@ -153,7 +158,7 @@ def up_command(app_path: str, *, real_time: bool = True, stream: TextIO | None =
                 out.write("stopped\n")
             out.write(_summary(runtime) + "\n")
     except (FlowengineError, OSError) as exc:
-        return _problem(out, exc)
+        return _problem(stream, "up", exc)
     finally:
         if clock is not None:
             clock.close()
@@ -183,7 +188,7 @@ def send_command(app_path: str, event_json_or_path: Any, *, advance: _dt.timedel
 
             running = inbox.find_running(app_path)
             if running is not None:
-                return _send_to_running(out, running, inbox.message(event, bus=bus, trigger=trigger,
+                return _send_to_running(out, stream or sys.stderr, running, inbox.message(event, bus=bus, trigger=trigger,
                                                                     object_file=object_file))
         runtime = AppRuntime(app_path, seed=seed)
         runtime.log.subscribe(lambda record: out.write(record.format() + "\n"))
@@ -202,15 +207,15 @@ def send_command(app_path: str, event_json_or_path: Any, *, advance: _dt.timedel
                 return EXIT_USAGE
             return EXIT_OK if idle and not _failures(runtime) else EXIT_PROBLEMS
     except (FlowengineError, OSError) as exc:
-        return _problem(out, exc)
+        return _problem(stream, "send", exc)
 
 
-def _send_to_running(out: TextIO, running: dict[str, Any], message: dict[str, Any]) -> int:
+def _send_to_running(out: TextIO, err: TextIO, running: dict[str, Any], message: dict[str, Any]) -> int:
     from flowengine.events import inbox
 
     answer = inbox.deliver(running, message)
     if not answer.get("ok"):
-        out.write(f"error: the running `flowengine up` (pid {running['pid']}) refused the event: "
+        err.write(f"flowengine send: the running `flowengine up` (pid {running['pid']}) refused the event: "
                   f"{answer.get('error')}\n")
         return EXIT_USAGE
     routes = answer.get("routes") or []
@@ -240,7 +245,13 @@ def run_event(app_path: Any, event: Any, *, flow: str | None = None, bus: str | 
         started = runtime.executions(flow)
         if not started:
             routes = [f"{r.data.get('target_kind')} {r.data.get('target')}" for r in runtime.log.of("route")]
-            where = f"it went to {', '.join(routes)}" if routes else f"no trigger matched it{_bus_hint(runtime, value, bus)}"
+            invoked = sorted({i.function for i in runtime.invocations})
+            if routes or invoked:
+                reached = routes or [f"function {f}" for f in invoked]
+                where = (f"it went to {', '.join(dict.fromkeys(reached))}, not to a flow "
+                         "(`flowengine send` shows what an event does to functions)")
+            else:
+                where = f"no trigger matched it{_bus_hint(runtime, value, bus)}"
             raise EventError(f"the event started no {'execution of ' + flow if flow else 'flow'}: {where}")
         return started[0]
 

@@ -876,6 +876,11 @@ class AppRuntime:
         if not isinstance(event, dict):
             raise EventError("an event is a JSON object")
         records = event.get("Records")
+        if bus is not None:
+            self._bus_name(bus)  # an unknown bus is an error, whatever the event
+            if isinstance(records, list):
+                raise EventError("a bus is for EventBridge events; this event is a list of records "
+                                 "(S3, SQS or SNS), which go to their bucket, queue or topic")
         if isinstance(records, list) and records and isinstance(records[0], dict):
             source = records[0].get("eventSource") or records[0].get("EventSource")
             if source == "aws:s3":

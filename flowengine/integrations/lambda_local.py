@@ -65,6 +65,7 @@ the variables of the process.)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import importlib
 import importlib.machinery
@@ -77,7 +78,7 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from email.utils import formatdate
 from typing import Any
@@ -177,17 +178,38 @@ def parse_function_name(value: str) -> tuple[str, str | None]:
     return value, None
 
 
+@contextlib.contextmanager
+def _import_environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """``variables`` in ``os.environ`` for the duration of an import, then as they were."""
+    saved = {k: os.environ.get(k) for k in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 #: Top-level module names imported from some app's code paths (safe to re-import from another app's).
 _APP_MODULES: set[str] = set()
 
 
-def import_handler(spec: str, code_paths: tuple[str, ...] | list[str], function: str = "") -> Handler:
+def import_handler(spec: str, code_paths: tuple[str, ...] | list[str], function: str = "",
+                   environment: Mapping[str, str] | None = None) -> Handler:
     """Import ``package.module.function`` from the app's code paths only.
 
     The code paths go to the front of ``sys.path`` for the import (and stay there, so the
     handler's own imports keep working).  A module of the same name imported earlier from
     somewhere else (another app) is replaced.  Raises :class:`HandlerError` naming the
     function and the paths tried when the handler does not resolve there.
+
+    ``environment`` (the function's variables) is in ``os.environ`` while the module
+    imports, as on Lambda, where module-level code reads its configuration.  A module that
+    fails to import (a syntax error, an exception at import time) is a :class:`HandlerError`
+    too, located in the user's file.
     """
     module_name, _, attr = spec.rpartition(".")
     who = f"function '{function}' " if function else ""
@@ -226,12 +248,21 @@ def import_handler(spec: str, code_paths: tuple[str, ...] | list[str], function:
             sys.path.remove(p)
         sys.path.insert(0, p)
     _APP_MODULES.add(top)
+    owner = f" of function '{function}'" if function else ""
     try:
-        module = importlib.import_module(module_name)
+        with _import_environment(environment or {}):
+            module = importlib.import_module(module_name)
     except ImportError as exc:
-        owner = f" of function '{function}'" if function else ""
         raise HandlerError(f"cannot import the handler {spec!r}{owner}: {exc} "
                            f"(searched the app's code paths: {searched})") from exc
+    except SyntaxError as exc:
+        raise HandlerError(f"the handler module of {spec!r}{owner} does not parse: {exc.filename}:{exc.lineno}:"
+                           f"{exc.offset or 1}: {exc.msg}") from None
+    except Exception as exc:  # noqa: BLE001 - module-level code of the user's handler failed
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if any(f.filename.startswith(r) for r in roots)]
+        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+        raise HandlerError(f"the handler module of {spec!r}{owner} raised while importing{where}: "
+                           f"{type(exc).__name__}: {exc}") from None
     if not inside(module):
         raise HandlerError(
             f"the handler {spec!r} of {who}resolved to {getattr(module, '__file__', module_name)}, "

@@ -7,6 +7,8 @@ definition never pays for positions (a large JSON file is indexed only on the fi
 
 from __future__ import annotations
 
+import json
+
 import datetime
 import difflib
 import re
@@ -78,6 +80,26 @@ def shorten(v: Any, limit: int = 60) -> str:
     """A value as it reads in a message, cut to ``limit`` characters."""
     text = v if isinstance(v, str) else repr(v)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def article(kind: str) -> str:
+    """``a`` or ``an`` for a type name (``an integer``, ``a string``)."""
+    return "an" if kind[:1] in ("a", "e", "i", "o", "u") else "a"
+
+
+def describe(v: Any) -> str:
+    """A value with its JSON type, as a message quotes it: ``string 'two'``, ``integer 42``, ``null``."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return f"boolean {str(v).lower()}"
+    if isinstance(v, str):
+        return f"string '{shorten(v)}'"
+    try:
+        text = json.dumps(v, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(v)
+    return f"{json_type(v)} {shorten(text)}"
 
 
 def did_you_mean(word: Any, choices: Iterable[str], *, cutoff: float = 0.6) -> str | None:

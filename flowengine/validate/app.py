@@ -37,7 +37,7 @@ from flowengine.dsl.durations import is_duration, parse_duration
 from flowengine.dsl.source import Pointer
 from flowengine.model.app import RESOURCE_KINDS, App
 from flowengine.model.diagnostics import Diagnostic
-from flowengine.validate._common import Reporter, did_you_mean, is_int, is_num, json_type, machines, shorten
+from flowengine.validate._common import Reporter, article, describe, did_you_mean, is_int, is_num, json_type, machines, shorten
 from flowengine.validate.expressions import path_problem
 
 # --- the tables (docs/app-file.md; kept equal to app.schema.json by a test) -------------------
@@ -123,8 +123,8 @@ def _want(a: _App, ptr: Pointer, value: Any, kind: str, what: str, hint: str | N
         "list": isinstance(value, list),
     }[kind]
     if not ok:
-        a.report("FE603", f"{what} must be a {kind}, not {json_type(value)} {shorten(value)}", ptr,
-                 hint=hint or f"write a {kind}")
+        a.report("FE603", f"{what} must be {article(kind)} {kind}, not {describe(value)}", ptr,
+                 hint=hint or f"write {article(kind)} {kind}")
     return ok
 
 

@@ -19,7 +19,7 @@ from flowengine.dsl.asl import CHOICE_OPERATORS
 from flowengine.dsl.source import Pointer
 from flowengine.model.asl import JSONATA, JSONPATH, ChoiceState, StateMachine
 from flowengine.validate import expressions
-from flowengine.validate._common import Reporter, did_you_mean, is_num, is_rfc3339, json_type, machines, shorten
+from flowengine.validate._common import Reporter, article, describe, did_you_mean, is_num, is_rfc3339, json_type, machines, shorten
 
 _TOP_ONLY = ("Next", "Assign")
 _JSONPATH_RULE = frozenset(CHOICE_OPERATORS) | {"Variable", "And", "Or", "Not", "Comment", "Next", "Assign"}
@@ -150,13 +150,13 @@ def _operand(rep: Reporter, ptr: Pointer, op: str, value: Any, path: str) -> Non
         if isinstance(value, str):
             expressions.check_path(rep, ptr, value, state=path, field=op, reference=True)
         else:
-            rep.report("FE224", f"{op} takes a path, not {json_type(value)} {shorten(value)}", ptr, state=path,
+            rep.report("FE224", f"{op} takes a path, not {describe(value)}", ptr, state=path,
                        hint=f"write a path such as $.limit, or use {op[:-4]} for a literal value")
         return
     ok = {"string": isinstance(value, str), "number": is_num(value), "boolean": isinstance(value, bool),
           "timestamp": isinstance(value, str)}[want]
     if not ok:
-        hint = "write true or false" if want == "boolean" else f"write a {want}"
+        hint = "write true or false" if want == "boolean" else f"write {article(want)} {want}"
         if want == "number" and isinstance(value, str):
             hint = "write the number without quotes, or compare text with StringEquals"
         elif want == "boolean" and isinstance(value, str) and value.lower() in ("true", "false"):
@@ -166,7 +166,7 @@ def _operand(rep: Reporter, ptr: Pointer, op: str, value: Any, path: str) -> Non
                 "quote the pattern"
         elif isinstance(value, str) and value.startswith("$"):
             hint = f"to compare with a value from the input use {op}Path"
-        rep.report("FE224", f"{op} takes a {want}, not {json_type(value)} {shorten(value)}", ptr, state=path,
+        rep.report("FE224", f"{op} takes {article(want)} {want}, not {describe(value)}", ptr, state=path,
                    hint=hint)
         return
     if want == "timestamp" and not is_rfc3339(value):

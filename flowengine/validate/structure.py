@@ -19,7 +19,7 @@ from typing import Any
 
 from flowengine.dsl.durations import is_duration
 from flowengine.model.asl import JSONATA, JSONPATH, MapState, ParallelState, State, StateMachine
-from flowengine.validate._common import Reporter, did_you_mean, is_int, is_num, json_type, machines, shorten
+from flowengine.validate._common import Reporter, article, describe, did_you_mean, is_int, is_num, json_type, machines, shorten
 
 # --- value kinds --------------------------------------------------------------------------
 
@@ -180,7 +180,7 @@ def check(sm: StateMachine, rep: Reporter) -> None:
     top_ql = sm.query_language
     written = _value_at(rep, sm.loc.pointer)
     if not isinstance(written, dict):
-        rep.report("FE109", f"the definition is {_article(json_type(written))} {json_type(written)}, not an object",
+        rep.report("FE109", f"the definition is {article(json_type(written))} {json_type(written)}, not an object",
                    sm.loc.pointer, hint="an ASL definition is an object with StartAt and States")
         return
     for scope in machines(sm):
@@ -199,7 +199,7 @@ def check_type(rep: Reporter, ptr: tuple, field: str, kind: str, value: Any, sta
     """Report FE203 when ``value`` is not of ``kind``; True when it is."""
     if _kind_ok(kind, value):
         return True
-    hint = f"write {_article(kind)} {kind}"
+    hint = f"write {article(kind)} {kind}"
     if kind in (INT, INT_X, NUM, NUM_X) and isinstance(value, str):
         if is_duration(value) and not rep.app_file:
             hint = "duration strings such as '5m' work in app files; ASL wants whole seconds"
@@ -212,13 +212,9 @@ def check_type(rep: Reporter, ptr: tuple, field: str, kind: str, value: Any, sta
             hint = f"write a number; to read it from the input use {field}Path"
     elif kind == INT and isinstance(value, float):
         hint = "write a whole number" + (" (durations in ASL fields are whole seconds)" if rep.app_file else "")
-    rep.report("FE203", f"{field} must be {_article(kind)} {kind}, not {json_type(value)} {shorten(value)}", ptr,
+    rep.report("FE203", f"{field} must be {article(kind)} {kind}, not {describe(value)}", ptr,
                state=state, hint=hint)
     return False
-
-
-def _article(kind: str) -> str:
-    return "an" if kind[0] in "aeiou" else "a"
 
 
 def _check_machine(sm: StateMachine, kind: str, rep: Reporter) -> None:

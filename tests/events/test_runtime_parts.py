@@ -299,7 +299,7 @@ def test_up_command_on_the_virtual_clock_streams_the_log() -> None:
 def test_up_command_on_the_real_clock_stops_after_its_duration() -> None:
     out = io.StringIO()
     assert up_command(str(APPS / "schedule.yaml"), real_time=True, duration=0.2, stream=out) == 0
-    assert "running on the real clock" in out.getvalue()
+    assert "on the real clock (Ctrl-C stops earlier)" in out.getvalue()
     assert "summary: 0 execution(s)" in out.getvalue()
 
 
