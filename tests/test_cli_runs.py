@@ -273,3 +273,9 @@ def test_a_bus_with_records_is_refused(tmp_path: Path, capsys: pytest.CaptureFix
     event.write_text(json.dumps(payloads.generate("s3-put", bucket="Uploads", key="incoming/a.json")))
     assert main(["send", UPLOADS, str(event), "--fresh", "--bus", "Nope"]) == 2
     assert capsys.readouterr().err.startswith("flowengine send: the app has no event bus 'Nope'")
+
+
+@pytest.mark.parametrize("name", ["my run", "a/b", "x*", "n" * 81])
+def test_execution_names_aws_refuses_are_refused(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", LAMBDA_SQS, "--mock", AWS_MOCKS, "--test-case", "HappyPath", "--name", name]) == 2
+    assert "invalid execution name" in capsys.readouterr().err

@@ -289,6 +289,8 @@ class Engine:
     def _new_execution(self, prepared: Prepared, input: Any, name: str | None, express: bool | None, *,
                        mocks: Any = None) -> Execution:
         value, text = parse_input(input, self.limits)
+        if name is not None:
+            check_execution_name(name)
         # A child execution (states:startExecution) shares its parent's mocks, unchecked: their
         # keys name the parent's states as well as its own.
         parent = current_execution.get()
@@ -430,6 +432,23 @@ class Engine:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+#: What StartExecution refuses in a name (besides control characters and a length over 80).
+_BAD_NAME_CHARS = re.compile(r'[\s<>{}\[\]?*"#%\\^|~`$&,;:/]')
+
+
+def check_execution_name(name: str) -> None:
+    """Refuse a name StartExecution would refuse (AWS's InvalidName), with the reason."""
+    problem = None
+    if not isinstance(name, str) or not 1 <= len(name) <= 80:
+        problem = "it must be 1 to 80 characters"
+    elif _BAD_NAME_CHARS.search(name) or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
+        bad = (_BAD_NAME_CHARS.search(name) or re.search(r"[\x00-\x1f\x7f-\x9f]", name))
+        shown = repr(bad.group()) if bad else "a control character"
+        problem = f"it contains {shown}; AWS refuses whitespace, brackets, wildcards and \"#%\\^|~`$&,;:/"
+    if problem:
+        raise ExecutionInputError(f"invalid execution name {name!r}: {problem}")
 
 
 def parse_input(value: Any, limits: EngineLimits) -> tuple[Any, str]:

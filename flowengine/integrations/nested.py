@@ -107,6 +107,13 @@ class NestedExecutions:
         name = params.get("Name")
         if name is not None and not isinstance(name, str):
             raise StatesFailure("States.Runtime", "The startExecution Name parameter must be a string.")
+        if name is not None:
+            from flowengine.engine.runtime import check_execution_name
+
+            try:
+                check_execution_name(name)
+            except ExecutionInputError:
+                raise _service_error(request, "InvalidName", f"Invalid Name: '{name}'") from None
         name = name or new_uuid(request.rng)
         execution_arn = _execution_arn(arn, name)
         if execution_arn in self._handles:
