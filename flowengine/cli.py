@@ -363,6 +363,12 @@ def cmd_send(args: argparse.Namespace) -> int:
                         seed=args.seed, object_file=args.object, fresh=args.fresh)
 
 
+def cmd_graph(args: argparse.Namespace) -> int:
+    from flowengine.compile.drawing import graph_command
+
+    return graph_command(args.file, args.flow, args.format, args.out, args.force, args.path, args.input)
+
+
 def cmd_event_generate(args: argparse.Namespace) -> int:
     from flowengine.events import payloads
 
@@ -467,6 +473,17 @@ def build_parser() -> argparse.ArgumentParser:
     _event_delivery_options(sn)
     sn.add_argument("--seed", type=int, default=0, help="seed of the random source")
     sn.set_defaults(func=cmd_send)
+
+    gr = sub.add_parser("graph", help="draw a flow (Mermaid or DOT), optionally with a run's path overlaid")
+    gr.add_argument("file", metavar="APP")
+    gr.add_argument("--flow", help="the flow (required when the app has several)")
+    gr.add_argument("--format", choices=("mermaid", "dot"), default=None,
+                    help="default: dot for an --out ending in .dot or .gv, else mermaid")
+    gr.add_argument("--out", metavar="FILE", help="file to write (a .md file gets a mermaid code fence); stdout when absent")
+    gr.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    gr.add_argument("--path", metavar="RUN.json", help="overlay the path of a run saved with `flowengine run --json`")
+    gr.add_argument("--input", metavar="JSON", help="run the flow locally with this input (JSON or @file) and overlay its path")
+    gr.set_defaults(func=cmd_graph)
 
     e = sub.add_parser("event", help="event payloads in AWS's shapes")
     esub = e.add_subparsers(dest="event_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True)
