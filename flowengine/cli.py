@@ -104,6 +104,9 @@ def _read_input(text: str | None) -> Any:
             raise ExecutionInputError(f"--input {source}: not a text file") from None
     try:
         return json.loads(text)
+    except RecursionError:
+        where = "--input is" if source is None else f"--input {source}:"
+        raise ExecutionInputError(f"{where} nested too deeply to parse") from None
     except json.JSONDecodeError as exc:
         if source is not None:
             raise ExecutionInputError(f"--input {source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None

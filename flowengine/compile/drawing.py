@@ -126,7 +126,7 @@ class _Drawing:
         self.scopes.append(scope)
         enters: dict[str, list[str]] = {}  # state id → the start markers of its branches/processor
         for name, st in machine.states.items():
-            node = self._node(_Node(f"s{self._states}", st.type, name, k, st.is_terminal), into)
+            node = self._node(_Node(f"s{self._states}", _text(st.type), name, k, st.is_terminal), into)
             self._states += 1
             scope.ids.setdefault(name, node.id)
             self.by_path.setdefault(st.path or name, node.id)
@@ -139,7 +139,8 @@ class _Drawing:
         if any(st.is_terminal for st in machine.states.values()):
             scope.end = self._node(_Node(f"stop{k}", "end", scope=k), into).id
 
-        def target(name: str) -> str:
+        def target(ref: Any) -> str:
+            name = _text(ref)  # a Next of the wrong type draws as a state that does not exist
             if name not in scope.ids:  # an invalid definition still draws, its dangling edge visible
                 scope.ids[name] = self._node(_Node(f"m{self._missing}", "missing", name, k), into).id
                 self._missing += 1
@@ -252,7 +253,7 @@ def _rule_text(rule: ChoiceRule, nested: bool = False) -> str:
         return "not " + _rule_text(rule.not_, True)
     var, op = rule.variable or "?", rule.operator
     if op is None:
-        return rule.comment or "?"
+        return _text(rule.comment) if rule.comment else "?"
     if op in _TESTS:
         return f"{var} {'is' if rule.value is not False else 'is not'} {_TESTS[op]}"
     if op == "StringMatches":
@@ -269,6 +270,12 @@ def _rule_text(rule: ChoiceRule, nested: bool = False) -> str:
 def _retry_text(retriers: Sequence[Retrier]) -> str:
     counts = [f"x{r.max_attempts}" for r in retriers if r.max_attempts > 0]
     return "retry " + ", ".join(counts) if counts else ""
+
+
+def _text(value: Any) -> str:
+    """A field as drawn: strings as they are; a value of the wrong type (the definition is
+    invalid, but still draws) as its JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _short(text: str, limit: int = LABEL_LIMIT) -> str:
@@ -550,6 +557,9 @@ def graph_command(app_path: str, flow: str | None, fmt: str | None, out: str | N
         except OSError as exc:
             say(f"cannot read {path_from}: {exc.strerror or exc}")
             return 2
+        except RecursionError:
+            say(f"{path_from}: nested too deeply to parse")
+            return 2
         except (ValueError, FlowengineError) as exc:  # JSONDecodeError is a ValueError
             say(f"{path_from}: {exc}")
             return 2
@@ -596,8 +606,14 @@ def _run(loaded: Any, flow: str, input_json: str, say: Callable[[str], None],
         except OSError as exc:
             say(f"--input {text[1:]}: cannot read file: {exc.strerror or exc}")
             return 2
+        except UnicodeDecodeError:
+            say(f"--input {text[1:]}: not a text file")
+            return 2
     try:
         payload = json.loads(text)
+    except RecursionError:
+        say("--input is nested too deeply to parse")
+        return 2
     except json.JSONDecodeError as exc:
         say(f"--input is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
         return 2

@@ -29,6 +29,8 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 #: Nesting deeper than this is refused: far beyond any real definition, and it keeps the
 #: recursive walks below Python's recursion limit.
 MAX_DEPTH = 200
+#: YAML aliases may expand a document past its size by this many values, no more.
+ALIAS_SLACK = 10_000
 
 try:  # the C composer is several times faster; fall back to pure Python where it is absent
     _YamlLoader: type = yaml.CSafeLoader
@@ -244,8 +246,11 @@ def _load_yaml(text: str, path: str) -> Source:
     values: dict[Pointer, tuple[int, int]] = {}
     keys: dict[Pointer, tuple[int, int]] = {}
     errors: list[Diagnostic] = []
+    # Without aliases a document has fewer nodes than characters; aliases of aliases can
+    # expand exponentially ("billion laughs"), so the expansion gets a budget.
+    budget = [len(text) + ALIAS_SLACK]
     try:
-        value = _construct(docs[0], (), values, keys, errors, path, 0)
+        value = _construct(docs[0], (), values, keys, errors, path, 0, budget)
     except RecursionError:
         raise _fail(path, "FE106", f"nesting is too deep (limit {MAX_DEPTH})") from None
     if errors:
@@ -273,10 +278,16 @@ def _index_node(node: yaml.Node, ptr: Pointer, values: dict, keys: dict, depth: 
             _index_node(item, ptr + (i,), values, keys, depth + 1)
 
 
-def _construct(node: yaml.Node, ptr: Pointer, values: dict, keys: dict, errors: list[Diagnostic], path: str, depth: int) -> Any:
+def _construct(node: yaml.Node, ptr: Pointer, values: dict, keys: dict, errors: list[Diagnostic], path: str, depth: int,
+               budget: list[int]) -> Any:
     values[ptr] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if depth > MAX_DEPTH:
         raise _fail(path, "FE106", f"nesting is too deep (limit {MAX_DEPTH})", *values[ptr])
+    budget[0] -= 1
+    if budget[0] < 0:
+        line, col = values[ptr]
+        raise _fail(path, "FE106", "YAML aliases expand to more values than the file has characters", line, col,
+                    hint="write the repeated parts out, or use fewer aliases of aliases")
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for knode, vnode in node.value:
@@ -296,10 +307,11 @@ def _construct(node: yaml.Node, ptr: Pointer, values: dict, keys: dict, errors: 
                 ))
                 continue
             keys[sub] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
-            out[key] = _construct(vnode, sub, values, keys, errors, path, depth + 1)
+            out[key] = _construct(vnode, sub, values, keys, errors, path, depth + 1, budget)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, ptr + (i,), values, keys, errors, path, depth + 1) for i, item in enumerate(node.value)]
+        return [_construct(item, ptr + (i,), values, keys, errors, path, depth + 1, budget)
+                for i, item in enumerate(node.value)]
     return _scalar(node, path, errors)
 
 

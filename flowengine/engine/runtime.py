@@ -459,6 +459,8 @@ def parse_input(value: Any, limits: EngineLimits) -> tuple[Any, str]:
     elif isinstance(value, (str, bytes, bytearray)):
         try:
             value = json.loads(value)
+        except RecursionError:
+            raise ExecutionInputError("the execution input is nested too deeply to parse") from None
         except ValueError as exc:
             raise ExecutionInputError(f"the execution input is not valid JSON: {exc}") from None
     try:

@@ -34,15 +34,23 @@ def read_event(event: Any) -> Any:
     if not isinstance(event, (str, bytes, os.PathLike)):
         return event
     text: str | bytes
-    if event == "-":
-        text = sys.stdin.read()
-    elif isinstance(event, os.PathLike) or (isinstance(event, str) and os.path.isfile(event)):
-        with open(event, encoding="utf-8") as f:
-            text = f.read()
-    else:
-        text = event
+    where = "standard input" if event == "-" else os.fsdecode(event)
+    try:
+        if event == "-":
+            text = sys.stdin.read()
+        elif isinstance(event, os.PathLike) or (isinstance(event, str) and os.path.isfile(event)):
+            with open(event, encoding="utf-8") as f:
+                text = f.read()
+        else:
+            text = event
+    except UnicodeDecodeError:
+        raise FlowengineError(f"the event in {where} is not UTF-8 text") from None
+    except OSError as exc:
+        raise FlowengineError(f"cannot read the event from {where}: {exc.strerror or exc}") from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise FlowengineError("the event is nested too deeply to parse") from None
     except ValueError as exc:
         raise FlowengineError(f"the event is neither a JSON document nor a readable file: {exc}") from None
 
@@ -70,6 +78,12 @@ def read_object_file(object_file: str | os.PathLike[str]) -> bytes:
             return f.read()
     except OSError as exc:
         raise FlowengineError(f"--object {object_file}: cannot read it: {exc.strerror}") from None
+
+
+def _as_sent(event: Any) -> Any:
+    """An event read by :func:`read_event`, for ``AppRuntime.send``: that reads a string as
+    JSON text, so an event that is itself a JSON string goes as JSON text, parsed once."""
+    return json.dumps(event) if isinstance(event, str) else event
 
 
 def stage_event_object(runtime: Any, event: Any, object_file: str | os.PathLike[str]) -> None:
@@ -195,7 +209,7 @@ def send_command(app_path: str, event_json_or_path: Any, *, advance: _dt.timedel
         with runtime:
             if object_file is not None:
                 stage_event_object(runtime, event, object_file)
-            runtime.send(event, bus=bus, trigger=trigger)
+            runtime.send(_as_sent(event), bus=bus, trigger=trigger)
             idle = runtime.run_until_idle()
             extra = _duration(advance)
             if extra:
@@ -240,7 +254,7 @@ def run_event(app_path: Any, event: Any, *, flow: str | None = None, bus: str | 
     with AppRuntime(app_path, **runtime_options) as runtime:
         if object_file is not None:
             stage_event_object(runtime, value, object_file)
-        runtime.send(value, bus=bus, trigger=trigger)
+        runtime.send(_as_sent(value), bus=bus, trigger=trigger)
         runtime.run_until_idle()
         started = runtime.executions(flow)
         if not started:

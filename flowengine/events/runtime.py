@@ -648,8 +648,9 @@ class AppRuntime:
             exc = task.exception()
             self._record("drop", f"internal error in the runtime: {type(exc).__name__}: {exc}", error=repr(exc))
 
-    def _deliver(self, route: Route, event: Any, lineage: Lineage, *, what: str) -> bool:
-        """Hand ``event`` to ``route``'s target, unless the chain has looped too often."""
+    def _deliver(self, route: Route, event: Any, lineage: Lineage, *, what: str, constant: bool = False) -> bool:
+        """Hand ``event`` to ``route``'s target, unless the chain has looped too often.
+        ``constant``: ``event`` is the trigger's ``input``, where a string is JSON text."""
         admitted = self.guard.admit(lineage, route.key, trigger=route.name, now=self.clock.now(), event=event)
         if admitted is None:
             stop = self.guard.stops[-1]
@@ -659,9 +660,14 @@ class AppRuntime:
         self._record("route", f"{what} → {route.target_kind} {route.target} (trigger {route.name})",
                      trigger=route.name, target=route.target, target_kind=route.target_kind)
         if isinstance(route, BusRule):
+            constant = "input" in route.trigger.options
             event = route.target_input(event)
         if route.target_kind == "flow":
-            self._spawn(self._start_execution(route.target, _fresh(event), origin=f"trigger {route.name}"), admitted)
+            # JSON text, parsed once by the engine as StartExecution parses it: an event that is
+            # itself a string is not JSON text, but a constant input that is a string is (compile
+            # writes it verbatim as the target's Input)
+            text = event if constant and isinstance(event, str) else json.dumps(event)
+            self._spawn(self._start_execution(route.target, text, origin=f"trigger {route.name}"), admitted)
         else:
             self._spawn(self._invoke_async(route.target, event, route.name), admitted)
         return True
@@ -827,7 +833,7 @@ class AppRuntime:
             arn = (f"arn:aws:scheduler:{region}:{acct}:schedule/default/{rule.rule_name}" if rule.scheduler
                    else f"arn:aws:events:{region}:{acct}:rule/{rule.rule_name}")
             event = payloads.schedule_event(arn, when, region=region, account=acct, rng=self.rng)
-        self._deliver(rule, event, self._root().via(f"schedule:{rule.name}"), what="schedule")
+        self._deliver(rule, event, self._root().via(f"schedule:{rule.name}"), what="schedule", constant=rule.has_input)
 
     async def _schedule_timer(self, state: _ScheduleState) -> None:
         """Schedules on a real clock: plain timers."""
@@ -863,7 +869,10 @@ class AppRuntime:
         The deliveries run when the runtime is driven (:meth:`run_until_idle`).
         """
         if isinstance(event, (str, bytes, bytearray)):
-            event = json.loads(event)
+            try:
+                event = json.loads(event)
+            except ValueError as exc:
+                raise EventError(f"the event is not JSON: {exc}") from None
         lineage = self._root()
         if trigger is not None:
             t = self.router.trigger(trigger)
