@@ -87,35 +87,6 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_input(text: str | None) -> Any:
-    from flowengine.errors import ExecutionInputError
-
-    if text is None:
-        return {}
-    source = None
-    if text.startswith("@"):
-        source = text[1:]
-        try:
-            with open(source, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as exc:
-            raise ExecutionInputError(f"--input {source}: cannot read file: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise ExecutionInputError(f"--input {source}: not a text file") from None
-    try:
-        return json.loads(text)
-    except RecursionError:
-        where = "--input is" if source is None else f"--input {source}:"
-        raise ExecutionInputError(f"{where} nested too deeply to parse") from None
-    except json.JSONDecodeError as exc:
-        if source is not None:
-            raise ExecutionInputError(f"--input {source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-        raise ExecutionInputError(
-            f"--input is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
-            "(hint: quote the whole object, e.g. --input '{\"orderId\": \"o-1\"}')"
-        ) from None
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from flowengine.errors import (AwsError, ExecutionInputError, FlowengineError, LoadError, MockConfigError,
                                    ValidationError)
@@ -125,7 +96,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"flowengine run: {problem}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        payload = _read_input(args.input)
+        from flowengine.engine.runtime import read_input_option
+
+        payload = read_input_option(args.input)
         loaded = _load(args.file)
         if args.flow is None and len(loaded.app.flows) > 1 and args.event is None:
             print(f"flowengine run: {args.file} has several flows ({', '.join(loaded.app.flows)}); "
@@ -214,20 +187,20 @@ def _run_local(loaded: Any, args: argparse.Namespace, payload: Any) -> int:
                                "listeners": [printer] if printer else []}
     started = time.perf_counter()
     try:
-        from flowengine.dsl.app import app_with_resources
+        from flowengine.dsl.app import declares_resources
 
         if args.event is not None:
             from flowengine.events.commands import run_event
 
             result = run_event(loaded, args.event, flow=args.flow, bus=args.bus, trigger=args.trigger,
                                object_file=args.object, **options)
-        elif app_with_resources(loaded) is not None:
+        elif declares_resources(loaded):
             # Handlers reach the app's resources through boto3: give them the in-process
             # emulation, never the account of whoever runs this.
             from flowengine.events.runtime import AppRuntime
 
             with AppRuntime(loaded, **options) as runtime:
-                result = runtime.run_flow(_flow_name(loaded, args.flow) or "", json.dumps(payload), name=args.name)
+                result = runtime.run_flow(args.flow, json.dumps(payload), name=args.name)
         else:
             from flowengine.engine.runtime import Engine
 
@@ -342,10 +315,10 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 def _duration_arg(text: str) -> str:
     """An argparse type: a positive duration (30s, 5m, 1h30m, 2d) or number of seconds."""
-    from flowengine.dsl.durations import parse_duration
+    from flowengine.dsl.durations import parse_seconds
 
     try:
-        value = float(text) if text.replace(".", "", 1).isdigit() else parse_duration(text)
+        value = parse_seconds(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a duration (write e.g. 30s, 5m, 1h30m, 2d)") from None
     if value <= 0:

@@ -595,30 +595,17 @@ def graph_command(app_path: str, flow: str | None, fmt: str | None, out: str | N
 def _run(loaded: Any, flow: str, input_json: str, say: Callable[[str], None],
          stderr: Any) -> tuple[list[str], int] | int:
     """Run the flow locally on ``input_json``: (its path, 0 or 1 by its status), or exit code 2."""
+    from flowengine.engine.runtime import read_input_option
     from flowengine.errors import MockConfigError, ValidationError
     from flowengine.testing import run_flow
 
-    text = input_json
-    if text.startswith("@"):
-        try:
-            with open(text[1:], encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as exc:
-            say(f"--input {text[1:]}: cannot read file: {exc.strerror or exc}")
-            return 2
-        except UnicodeDecodeError:
-            say(f"--input {text[1:]}: not a text file")
-            return 2
     try:
-        payload = json.loads(text)
-    except RecursionError:
-        say("--input is nested too deeply to parse")
-        return 2
-    except json.JSONDecodeError as exc:
-        say(f"--input is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+        payload = read_input_option(input_json)
+    except FlowengineError as exc:  # ExecutionInputError: one line, naming --input
+        say(str(exc))
         return 2
     try:
-        result = run_flow(loaded, flow, input=payload)
+        result = run_flow(loaded, flow, input=json.dumps(payload))  # JSON text: parsed once
     except (LoadError, MockConfigError, ValidationError) as exc:
         for d in exc.diagnostics:
             print(d.format(), file=stderr)

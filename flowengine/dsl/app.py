@@ -376,17 +376,15 @@ def span_of(loaded: LoadedApp, ptr: Pointer) -> Span:
     return loaded.source.span(ptr)
 
 
-def app_with_resources(source: Any) -> LoadedApp | App | None:
-    """``source`` loaded, when it is an app file (or app) that declares resources; else None.
+def load_source(source: Any) -> Any:
+    """``source`` with a path loaded (:func:`load`; ``LoadError`` as it raises); anything else
+    as it is.  Load once, then hand the result to whatever runs it."""
+    return load(source) if isinstance(source, (str, os.PathLike)) else source
 
-    Such an app's handlers call its buckets, tables and queues with boto3: run locally, they
-    must meet the in-process emulation (the app runtime), never the AWS account of whoever
-    runs them.  A source that does not load gives None (the engine reports its problems)."""
-    loaded: Any = source
-    if isinstance(source, (str, os.PathLike)):
-        try:
-            loaded = load(source)
-        except LoadError:
-            return None
-    app = loaded.app if isinstance(loaded, LoadedApp) else loaded if isinstance(loaded, App) else None
-    return loaded if app is not None and app.resources else None
+
+def declares_resources(source: Any) -> bool:
+    """Whether ``source`` (a loaded app or an app) declares resources.  Its handlers call them
+    with boto3: run locally, they must meet the in-process emulation (the app runtime), never
+    the AWS account of whoever runs them."""
+    app = source.app if isinstance(source, LoadedApp) else source
+    return isinstance(app, App) and bool(app.resources)

@@ -22,6 +22,11 @@ def parse_duration(text: str) -> float:
     return sum(float(n) * _UNIT[u] for n, u in _PART.findall(t))
 
 
+def parse_seconds(text: str) -> float:
+    """A duration string or a plain number of seconds (``90``, ``1.5``); ValueError otherwise."""
+    return float(text) if text.replace(".", "", 1).isdigit() else parse_duration(text)
+
+
 def seconds(value: object) -> object:
     """A duration string becomes whole seconds (int when exact); anything else is returned as is."""
     if is_duration(value):

@@ -29,7 +29,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from flowengine.dsl.app import LoadedApp, from_value, load, substitute, substitution_names
+from flowengine.dsl.app import (LoadedApp, declares_resources, from_value, load, load_source, substitute,
+                                 substitution_names)
 from flowengine.dsl.asl import build_state_machine
 from flowengine.engine.clock import Clock, VirtualClock
 from flowengine.engine.compiler import Program, compile_machine
@@ -434,6 +435,35 @@ class Engine:
         self.close()
 
 
+def read_input_option(text: str | None) -> Any:
+    """The value of a command's ``--input``: JSON text, or ``@file.json``; ``{}`` when absent.
+    Raises :class:`ExecutionInputError` with a one-line message naming the option."""
+    if text is None:
+        return {}
+    source = None
+    if text.startswith("@"):
+        source = text[1:]
+        try:
+            with open(source, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise ExecutionInputError(f"--input {source}: cannot read file: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ExecutionInputError(f"--input {source}: not a text file") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        where = "--input is" if source is None else f"--input {source}:"
+        raise ExecutionInputError(f"{where} nested too deeply to parse") from None
+    except json.JSONDecodeError as exc:
+        if source is not None:
+            raise ExecutionInputError(f"--input {source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise ExecutionInputError(
+            f"--input is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
+            "(hint: quote the whole object, e.g. --input '{\"orderId\": \"o-1\"}')"
+        ) from None
+
+
 #: What StartExecution refuses in a name (besides control characters and a length over 80).
 _BAD_NAME_CHARS = re.compile(r'[\s<>{}\[\]?*"#%\\^|~`$&,;:/]')
 
@@ -564,26 +594,18 @@ def run(source: Source, *, input: Any = None, flow: str | None = None, name: str
     unknown = set(options) - _ENGINE_OPTIONS
     if unknown:
         raise TypeError(f"unknown option(s) for run(): {', '.join(sorted(unknown))}")
-    if emulate is not False and "substitutions" not in options:
-        from flowengine.dsl.app import app_with_resources
-
-        app = app_with_resources(source)
-        if app is not None:
-            from flowengine.events.runtime import AppRuntime
-
-            if express is not None:
-                raise FlowengineError("express= is for the bare engine: pass emulate=False with it")
-            runtime_options = {k: v for k, v in options.items() if k not in ("clock",)}
-            with AppRuntime(app, clock=options.get("clock"), **runtime_options) as runtime:
-                flows = list(runtime.app.flows)
-                chosen = flow if flow is not None else flows[0] if len(flows) == 1 else None
-                if chosen is None:
-                    raise FlowengineError(f"name the flow to run (flows: {', '.join(flows)})")
-                return runtime.run_flow(chosen, input, name=name)
-    elif emulate:
+    source = load_source(source)  # once: the engine or the app runtime takes it loaded
+    if emulate and "substitutions" in options:
         raise FlowengineError("emulate=True cannot combine with substitutions (they point the app elsewhere)")
+    if emulate is not False and "substitutions" not in options and declares_resources(source):
+        if express is not None:
+            raise FlowengineError("express= is for the bare engine: pass emulate=False with it")
+        from flowengine.events.runtime import AppRuntime
+
+        with AppRuntime(source, **options) as runtime:
+            return runtime.run_flow(flow, input, name=name)
     with Engine(**options) as engine:
         return engine.run(source, input, name=name, flow=flow, express=express)
 
 
-__all__ = ["Engine", "ExecutionHandle", "Prepared", "local_references", "parse_input", "run"]
+__all__ = ["Engine", "ExecutionHandle", "Prepared", "local_references", "parse_input", "read_input_option", "run"]

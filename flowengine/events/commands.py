@@ -22,7 +22,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from flowengine.dsl.durations import parse_duration
+from flowengine.dsl.durations import parse_seconds
 from flowengine.engine.result import ExecutionResult
 from flowengine.errors import FlowengineError, LoadError, ValidationError
 
@@ -98,7 +98,7 @@ def _duration(value: Any) -> float | None:
     if isinstance(value, _dt.timedelta):
         return value.total_seconds()
     if isinstance(value, str):
-        return parse_duration(value) if not value.replace(".", "", 1).isdigit() else float(value)
+        return parse_seconds(value)
     return float(value)
 
 

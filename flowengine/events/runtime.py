@@ -502,8 +502,13 @@ class AppRuntime:
 
     # -- flows and functions ---------------------------------------------------------------
 
-    def start_flow(self, flow: str, input: Any = None, *, name: str | None = None) -> ExecutionHandle:
-        """Start an execution of ``flow`` (it runs when the runtime is driven); its handle."""
+    def start_flow(self, flow: str | None, input: Any = None, *, name: str | None = None) -> ExecutionHandle:
+        """Start an execution of ``flow`` (None: the app's only flow; it runs when the runtime
+        is driven); its handle."""
+        if flow is None:
+            if len(self.app.flows) != 1:
+                raise FlowengineError(f"name the flow to run (flows: {', '.join(self.app.flows)})")
+            flow = next(iter(self.app.flows))
         if flow not in self.app.flows:
             raise FlowengineError(f"'{self.app.name}' has no flow {flow!r} (flows: {', '.join(self.app.flows)})")
         lineage = self._root().bump(f"flow:{flow}")
@@ -515,7 +520,7 @@ class AppRuntime:
         ctx.run(current_lineage.set, lineage)
         return self._drive(_in(ctx, start()))
 
-    def run_flow(self, flow: str, input: Any = None, *, name: str | None = None) -> ExecutionResult:
+    def run_flow(self, flow: str | None, input: Any = None, *, name: str | None = None) -> ExecutionResult:
         """Start ``flow`` and run until it finishes; its result."""
         return self.wait(self.start_flow(flow, input, name=name))
 

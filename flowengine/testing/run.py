@@ -32,7 +32,7 @@ from typing import Any
 from flowengine.engine.clock import Clock, VirtualClock, to_datetime
 from flowengine.engine.result import ExecutionResult
 from flowengine.engine.runtime import Engine, ExecutionHandle, Source
-from flowengine.dsl.app import app_with_resources
+from flowengine.dsl.app import declares_resources, load_source
 from flowengine.errors import FlowengineError
 from flowengine.integrations.lambda_local import LambdaFunction
 
@@ -75,29 +75,26 @@ def run_flow(app_or_path: Source, flow: str | None = None, *, input: Any = None,
     A failed execution is a result (``status``, ``error``, ``cause``), not an exception.
     """
     engine_options.pop("record", None)
-    app = app_with_resources(app_or_path) if emulate is not False else None
-    if emulate and app is None:
+    source = load_source(app_or_path)  # once: the engine or the app runtime takes it loaded
+    emulated = emulate is not False and declares_resources(source)
+    if emulate and not emulated:
         raise FlowengineError("emulate=True needs an app file (or app) that declares resources")
-    if app is not None:
+    if emulated:
         unsupported = sorted(set(engine_options) - _RUNTIME_OPTIONS)
         if unsupported:
             raise FlowengineError(f"{', '.join(unsupported)}: not an option of an emulated run (emulate=False "
                                   "runs without the emulated resources)")
         from flowengine.events.runtime import AppRuntime
 
-        with AppRuntime(app, clock=clock, seed=seed, handlers=handlers, mocks=mocks,
+        with AppRuntime(source, clock=clock, seed=seed, handlers=handlers, mocks=mocks,
                         require_all_mocks=require_all_mocks, record=True, **engine_options) as runtime:
-            flows = list(runtime.app.flows)
-            chosen = flow if flow is not None else flows[0] if len(flows) == 1 else None
-            if chosen is None:
-                raise FlowengineError(f"name the flow to run (flows: {', '.join(flows)})")
-            handle = runtime.start_flow(chosen, input, name=name)
+            handle = runtime.start_flow(flow, input, name=name)
             result = runtime.wait(handle)
             _raise_test_bug(handle)
             return result
     with Engine(clock=clock, seed=seed, handlers=handlers, mocks=mocks, require_all_mocks=require_all_mocks,
                 record=True, **engine_options) as engine:
-        handle = engine.submit(app_or_path, input, name=name, flow=flow)
+        handle = engine.submit(source, input, name=name, flow=flow)
         result = engine.run_async(handle.result())
         _raise_test_bug(handle)
         return result
