@@ -20,10 +20,10 @@ __all__ = ["ExecutionResult", "run"]
 
 if TYPE_CHECKING:
     from flowengine.engine.result import ExecutionResult
-    from flowengine.engine.runtime import run
+    from flowengine.runtime.engine import run
 
 _LAZY = {
-    "run": ("flowengine.engine.runtime", "run"),
+    "run": ("flowengine.runtime.engine", "run"),
     "ExecutionResult": ("flowengine.engine.result", "ExecutionResult"),
 }
 

@@ -96,7 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"flowengine run: {problem}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        from flowengine.engine.runtime import read_input_option
+        from flowengine.runtime.engine import read_input_option
 
         payload = read_input_option(args.input)
         loaded = _load(args.file)
@@ -156,7 +156,7 @@ def _mock_set(loaded: Any, args: argparse.Namespace) -> Any:
     """The MockConfigFile test case named by --mock FILE --test-case NAME.
 
     The file's state machine is the one named like the flow, or its only one."""
-    from flowengine.testing.mockconfig import load_mock_config
+    from flowengine.integrations.mockconfig import load_mock_config
 
     config = load_mock_config(args.mock)
     flow = _flow_name(loaded, args.flow)
@@ -190,19 +190,19 @@ def _run_local(loaded: Any, args: argparse.Namespace, payload: Any) -> int:
         from flowengine.dsl.app import declares_resources
 
         if args.event is not None:
-            from flowengine.events.commands import run_event
+            from flowengine.runtime.commands import run_event
 
             result = run_event(loaded, args.event, flow=args.flow, bus=args.bus, trigger=args.trigger,
                                object_file=args.object, **options)
         elif declares_resources(loaded):
             # Handlers reach the app's resources through boto3: give them the in-process
             # emulation, never the account of whoever runs this.
-            from flowengine.events.runtime import AppRuntime
+            from flowengine.runtime.app import AppRuntime
 
             with AppRuntime(loaded, **options) as runtime:
                 result = runtime.run_flow(args.flow, json.dumps(payload), name=args.name)
         else:
-            from flowengine.engine.runtime import Engine
+            from flowengine.runtime.engine import Engine
 
             with Engine(**options) as engine:
                 # JSON text, parsed once by the engine as StartExecution parses it (a value
@@ -327,20 +327,20 @@ def _duration_arg(text: str) -> str:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from flowengine.events.commands import up_command
+    from flowengine.runtime.commands import up_command
 
     return up_command(args.file, real_time=not args.virtual, duration=args.duration, seed=args.seed)
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from flowengine.events.commands import send_command
+    from flowengine.runtime.commands import send_command
 
     return send_command(args.file, args.event, advance=args.advance, bus=args.bus, trigger=args.trigger,
                         seed=args.seed, object_file=args.object, fresh=args.fresh)
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from flowengine.compile.drawing import graph_command
+    from flowengine.report.graph import graph_command
 
     return graph_command(args.file, args.flow, args.format, args.out, args.force, args.path, args.input)
 
@@ -359,7 +359,7 @@ def cmd_event_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_mocks_scaffold(args: argparse.Namespace) -> int:
-    from flowengine.testing.mockconfig import scaffold_command
+    from flowengine.integrations.mockconfig import scaffold_command
 
     return scaffold_command(args.file, args.flow, args.out, args.force)
 

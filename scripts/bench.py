@@ -139,7 +139,7 @@ def child_flowengine(name: str) -> dict:
 
     logging.disable(logging.CRITICAL)
     from flowengine.dsl.asl import build_state_machine
-    from flowengine.engine.runtime import Engine
+    from flowengine.runtime.engine import Engine
 
     _, build, payload, n_exec, _ = WORKLOADS[name]
     engine = Engine(sync_handlers="inline")

@@ -54,7 +54,7 @@ def _routing(app: Path, n: int, sync_handlers: str) -> tuple[float, float, int]:
     import boto3
 
     from flowengine.events import payloads
-    from flowengine.events.runtime import AppRuntime
+    from flowengine.runtime.app import AppRuntime
 
     with AppRuntime(app, sync_handlers=sync_handlers) as rt:  # type: ignore[arg-type]
         sns, events, s3 = boto3.client("sns"), boto3.client("events"), boto3.client("s3")
@@ -83,7 +83,7 @@ def _routing(app: Path, n: int, sync_handlers: str) -> tuple[float, float, int]:
 def _chain() -> tuple[float, float]:
     import boto3
 
-    from flowengine.events.runtime import AppRuntime
+    from flowengine.runtime.app import AppRuntime
 
     with AppRuntime(ROOT / "definitions" / "upload-pipeline.yaml") as rt:
         s3 = boto3.client("s3")

@@ -38,7 +38,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from flowengine.engine.clock import DEFAULT_START  # noqa: E402
-from flowengine.engine.runtime import Engine  # noqa: E402
+from flowengine.runtime.engine import Engine  # noqa: E402
 
 #: Header keys LocalStack's snapshot transformers replaced by a fixed text.
 _SNAPSHOT_KEYS = {"Date": ("date",), "X-Amzn-Trace-Id": ("X-Amzn-Trace-Id",), "x-amzn-RequestId": ("x-amzn-RequestId",),

@@ -19,7 +19,7 @@ ORDER_INPUT = "@" + str(ROOT / "examples" / "orders" / "order.json")
 def test_help_imports_neither_boto3_nor_the_engine() -> None:
     code = ("import sys, runpy; sys.argv = ['flowengine', '--help']\n"
             "try:\n    runpy.run_module('flowengine.cli', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('boto3', 'botocore', 'networkx', 'jsonata', 'flowengine.engine.runtime') if m in sys.modules]\n"
+            "heavy = [m for m in ('boto3', 'botocore', 'networkx', 'jsonata', 'flowengine.runtime.engine') if m in sys.modules]\n"
             "print('HEAVY', heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out

@@ -174,7 +174,7 @@ def test_send_reaches_a_running_up(order_event: str, capsys: pytest.CaptureFixtu
     import subprocess
     import sys
 
-    from flowengine.events.inbox import registry_path
+    from flowengine.runtime.inbox import registry_path
 
     up = subprocess.Popen([sys.executable, "-m", "flowengine.cli", "up", ORDERS, "--duration", "60s"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)

@@ -109,7 +109,7 @@ def run_hybrid(
     ``engine_options`` are the local engine's (``handlers``, ``clock``, ``seed`` ...);
     ``substitutions`` override the values read from the stack.  Returns the ExecutionResult.
     """
-    from flowengine.engine.runtime import run
+    from flowengine.runtime.engine import run
 
     aws = Aws(region=region, profile=profile, endpoint_url=endpoint_url)
     values = hybrid_substitutions(aws, loaded, stack_name, functions=functions == "remote")

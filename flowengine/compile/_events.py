@@ -28,7 +28,7 @@ from flowengine.compile._report import (
     BAD_TRIGGER, UNKNOWN_REFERENCE, UNSUPPORTED_TRIGGER, WRONG_KIND, Reporter,
 )
 from flowengine.dsl.durations import seconds
-from flowengine.events.routing import s3_key_filter
+from flowengine.lang.filters import s3_key_filter
 from flowengine.model.app import App, Trigger
 
 #: ``events:`` words → S3 notification event types and EventBridge detail-types.

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from flowengine.engine.errors import DefinitionError
 from flowengine.engine.expr import IntrinsicSyntaxError, JsonataSyntaxError
-from flowengine.engine.jsonpath import PathSyntaxError
+from flowengine.lang.jsonpath import PathSyntaxError
 from flowengine.engine.states.choice import ChoiceNode
 from flowengine.engine.states.fail import FailNode
 from flowengine.engine.states.map_ import MapNode

@@ -1,6 +1,6 @@
 """Where running code is: the execution and the Map iteration, as context variables.
 
-Integrations receive a :class:`~flowengine.integrations.base.TaskRequest`, which names
+Integrations receive a :class:`~flowengine.engine.tasks.TaskRequest`, which names
 the state but not the execution object or the iteration.  Code that needs them (the local
 Lambda runtime counting a function's concurrency per execution, a mock answering with
 ``ctx.map_index``, the trace labelling an attempt) reads these variables.  asyncio copies

@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 from flowengine.engine.clock import iso
 from flowengine.engine.context import current_execution, current_map_index
-from flowengine.engine.failure import RUNTIME, TIMEOUT, StatesFailure
+from flowengine.model.failure import RUNTIME, TIMEOUT, StatesFailure
 from flowengine.engine.history import NOT_TRUNCATED, History, HistoryLimitExceeded, failure_details
 from flowengine.engine.options import AccountInfo, EngineLimits
 from flowengine.engine.result import ExecutionResult
 from flowengine.engine.scope import Scope
-from flowengine.integrations.callbacks import TaskTokens
+from flowengine.engine.callbacks import TaskTokens
 
 if TYPE_CHECKING:
     from flowengine.engine.compiler import Program
     from flowengine.engine.states.base import Node
-    from flowengine.integrations.base import Integrations
+    from flowengine.engine.tasks import Integrations
 
 log = logging.getLogger("flowengine.engine")
 
@@ -94,7 +94,7 @@ class Listener:
 
 
 class Execution:
-    """A running (then finished) execution.  Create through :class:`flowengine.engine.runtime.Engine`."""
+    """A running (then finished) execution.  Create through :class:`flowengine.runtime.engine.Engine`."""
 
     def __init__(self, program: "Program", *, input_value: Any, input_text: str, name: str,
                  state_machine_name: str, express: bool, express_id: str, account: AccountInfo,

@@ -6,14 +6,14 @@ interpreter (one place to change if they move).
 
 from __future__ import annotations
 
-from flowengine.engine.intrinsics import (
+from flowengine.lang.intrinsics import (
     Intrinsic,
     IntrinsicEnv,
     IntrinsicSyntaxError,
     is_intrinsic,
     parse_intrinsic,
 )
-from flowengine.engine.jsonata import (
+from flowengine.lang.jsonata import (
     JsonataSyntaxError,
     JsonataTemplate,
     compile_template,

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from flowengine.engine.errors import DefinitionError
 from flowengine.engine.expr import IntrinsicEnv, IntrinsicSyntaxError, is_intrinsic, parse_intrinsic, uses_context
-from flowengine.engine.jsonpath import PathNotFound, PathSyntaxError, compile_path, path_not_found_failure
+from flowengine.lang.jsonpath import PathNotFound, PathSyntaxError, compile_path, path_not_found_failure
 from flowengine.model.asl import ABSENT
 
 _EMPTY: dict[str, Any] = {}

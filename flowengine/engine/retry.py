@@ -31,7 +31,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
-from flowengine.engine.failure import ALL, HEARTBEAT_TIMEOUT, RUNTIME, TASK_FAILED, TIMEOUT
+from flowengine.model.failure import ALL, HEARTBEAT_TIMEOUT, RUNTIME, TASK_FAILED, TIMEOUT
 from flowengine.model.asl import Retrier
 
 

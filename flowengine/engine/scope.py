@@ -13,9 +13,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from flowengine.engine.clock import iso, to_datetime
-from flowengine.engine.failure import DATA_LIMIT_EXCEEDED, QUERY_EVALUATION_ERROR, RUNTIME, StatesFailure
+from flowengine.model.failure import DATA_LIMIT_EXCEEDED, QUERY_EVALUATION_ERROR, RUNTIME, StatesFailure
 from flowengine.engine.history import NOT_TRUNCATED
-from flowengine.engine.jsonpath import dumps
+from flowengine.lang.jsonpath import dumps
 
 if TYPE_CHECKING:
     from flowengine.engine.execution import Execution

@@ -39,7 +39,7 @@ from flowengine.engine.execution import Listener
 
 if TYPE_CHECKING:
     from flowengine.engine.execution import Execution
-    from flowengine.engine.failure import StatesFailure
+    from flowengine.model.failure import StatesFailure
     from flowengine.engine.scope import Scope
 
 SUCCEEDED, FAILED, CAUGHT, INCOMPLETE = "succeeded", "failed", "caught", "incomplete"

@@ -3,28 +3,28 @@
 This package holds the pure, engine-independent half of triggers: nothing here performs I/O
 or reads a clock (time is always passed in).
 
-* :mod:`~flowengine.events.patterns`: EventBridge event patterns (:func:`compile_pattern`).
-* :mod:`~flowengine.events.filters`: SNS filter policies (:func:`compile_filter_policy`), S3
+* :mod:`~flowengine.lang.patterns`: EventBridge event patterns (:func:`compile_pattern`).
+* :mod:`~flowengine.lang.filters`: SNS filter policies (:func:`compile_filter_policy`), S3
   notification filters (:class:`S3NotificationFilter`), Lambda filter criteria
   (:func:`compile_filter_criteria`).
-* :mod:`~flowengine.events.schedule`: ``rate``/``cron``/``at`` expressions and their fire
+* :mod:`~flowengine.lang.schedule`: ``rate``/``cron``/``at`` expressions and their fire
   times (:func:`parse_schedule`).
 * :mod:`~flowengine.events.payloads`: event payloads in AWS's shapes (:func:`s3_event`,
   :func:`sqs_event`, ...) and the registry behind ``flowengine event generate`` (:func:`generate`).
 
 The running half (imported on first use: it needs boto3 and moto) runs a whole app:
 
-* :mod:`~flowengine.events.runtime`: :class:`AppRuntime`, every flow, function, resource and
+* :mod:`~flowengine.runtime.app`: :class:`AppRuntime`, every flow, function, resource and
   trigger of an app on one clock (docs/runtime.md);
 * :mod:`~flowengine.events.emulation`: the resources in moto, and the calls that become events;
 * :mod:`~flowengine.events.routing`: which trigger receives an event;
 * :mod:`~flowengine.events.recursion`: recursive loop detection;
-* :mod:`~flowengine.events.commands`: ``flowengine up`` / ``send`` / ``run --event``.
+* :mod:`~flowengine.runtime.commands`: ``flowengine up`` / ``send`` / ``run --event``.
 """
 
 from __future__ import annotations
 
-from flowengine.events.filters import (
+from flowengine.lang.filters import (
     FilterCriteria,
     FilterCriteriaError,
     FilterPolicy,
@@ -36,7 +36,7 @@ from flowengine.events.filters import (
     compile_filter_policy,
     s3_event_matches,
 )
-from flowengine.events.patterns import EventPattern, PatternError, compile_pattern
+from flowengine.lang.patterns import EventPattern, PatternError, compile_pattern
 from flowengine.events.payloads import (
     PayloadError,
     apigateway_event,
@@ -50,14 +50,14 @@ from flowengine.events.payloads import (
     sns_event,
     sqs_event,
 )
-from flowengine.events.schedule import Schedule, ScheduleError, parse_schedule
+from flowengine.lang.schedule import Schedule, ScheduleError, parse_schedule
 
 
 
 def __getattr__(name: str) -> object:
     # The runtime imports boto3 and moto: only when asked for.
     if name == "AppRuntime":
-        from flowengine.events.runtime import AppRuntime
+        from flowengine.runtime.app import AppRuntime
 
         return AppRuntime
     raise AttributeError(f"module 'flowengine.events' has no attribute {name!r}")

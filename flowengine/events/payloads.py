@@ -33,7 +33,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from flowengine.errors import FlowengineError
-from flowengine.events.filters import S3_EVENT_TYPES, s3_encode_key
+from flowengine.lang.filters import S3_EVENT_TYPES, s3_encode_key
 
 __all__ = [
     "DEFAULT_ACCOUNT", "DEFAULT_REGION", "DEFAULT_TIME", "KINDS", "Option", "PayloadError",

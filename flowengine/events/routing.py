@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowengine.dsl.durations import seconds
-from flowengine.events.filters import FilterPolicy, S3NotificationFilter, compile_filter_policy, s3_event_type
-from flowengine.events.patterns import EventPattern, compile_pattern
-from flowengine.events.schedule import Schedule, parse_schedule
+from flowengine.lang.filters import FilterPolicy, s3_key_filter, S3NotificationFilter, compile_filter_policy, s3_event_type
+from flowengine.lang.patterns import EventPattern, compile_pattern
+from flowengine.lang.schedule import Schedule, parse_schedule
 from flowengine.model.app import App, Trigger
 
 #: The default event bus's name (S3 sends its events there).
@@ -84,7 +84,7 @@ class BusRule(Route):
         path = o.get("input_path")
         if not isinstance(path, str):
             return event
-        from flowengine.engine.jsonpath import PathNotFound, compile_path
+        from flowengine.lang.jsonpath import PathNotFound, compile_path
 
         try:
             return compile_path(path).find(event)
@@ -174,19 +174,6 @@ def s3_rule_pattern(bucket_name: str, options: Mapping[str, Any]) -> dict[str, A
     if key is not None:
         detail["object"] = {"key": [key]}
     return {"source": ["aws.s3"], "detail-type": detail_types or ["Object Created"], "detail": detail}
-
-
-def s3_key_filter(prefix: Any, suffix: Any) -> Any:
-    """The EventBridge content filter on ``object.key`` for a bucket trigger's prefix and suffix."""
-    if prefix and suffix:
-        def escape(s: str) -> str:
-            return s.replace("\\", "\\\\").replace("*", "\\*")
-        return {"wildcard": f"{escape(prefix)}*{escape(suffix)}"}
-    if prefix:
-        return {"prefix": prefix}
-    if suffix:
-        return {"suffix": suffix}
-    return None
 
 
 def goes_through_eventbridge(trigger: Trigger) -> bool:

@@ -33,7 +33,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from flowengine.engine.failure import StatesFailure
+from flowengine.model.failure import StatesFailure
 from flowengine.integrations._shapes import (
     BOTOCORE_SERVICE,
     OPTIMIZED,
@@ -42,7 +42,7 @@ from flowengine.integrations._shapes import (
     serialize_optimized,
     with_metadata,
 )
-from flowengine.integrations.base import TaskRequest, TaskTarget, service_target
+from flowengine.engine.tasks import TaskRequest, TaskTarget, service_target
 
 Transport = Callable[[str, str, dict[str, Any]], Awaitable[dict[str, Any]]]
 

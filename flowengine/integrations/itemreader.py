@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flowengine.engine.clock import iso
-from flowengine.engine.failure import ITEM_READER_FAILED, RESULT_WRITER_FAILED, RUNTIME, StatesFailure
+from flowengine.model.failure import ITEM_READER_FAILED, RESULT_WRITER_FAILED, RUNTIME, StatesFailure
 from flowengine.engine.payload import compile_payload
 from flowengine.engine.states.base import NumberSetting, compile_jsonata
-from flowengine.integrations.base import TaskRequest, UnknownResource
+from flowengine.engine.tasks import TaskRequest, UnknownResource
 from flowengine.model.asl import ABSENT
 
 if TYPE_CHECKING:

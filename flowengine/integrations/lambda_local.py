@@ -84,10 +84,10 @@ from email.utils import formatdate
 from typing import Any
 
 from flowengine.engine.context import current_execution
-from flowengine.engine.failure import DATA_LIMIT_EXCEEDED, StatesFailure
+from flowengine.model.failure import DATA_LIMIT_EXCEEDED, StatesFailure
 from flowengine.engine.options import new_uuid
 from flowengine.errors import HandlerError
-from flowengine.integrations.base import TaskRequest, TaskTarget
+from flowengine.engine.tasks import TaskRequest, TaskTarget
 
 LAMBDA_INVOKE = "invoke"
 _INVOKE_RESOURCES = ("lambda:invoke", "lambda:invoke.waitForTaskToken")

@@ -1,4 +1,4 @@
-"""Mocked Task states: the engine side of :mod:`flowengine.testing.mocks`.
+"""Mocked Task states: the engine side of :mod:`flowengine.integrations.mocks`.
 
 An engine given mocks (``Engine(mocks=...)``, or ``mocks=`` on one run) wraps its
 integrations in :class:`MockedIntegrations`: a Task whose state has a mock is answered by
@@ -9,7 +9,7 @@ it is: the history names the real resource (a mocked Lambda ARN still records
 ResultSelector and ResultPath (for ``lambda:invoke`` the whole ``{"StatusCode", "Payload"}``
 object, as Step Functions Local has it).
 
-Counting follows :class:`~flowengine.testing.mocks.MockSet`: one counter per state per
+Counting follows :class:`~flowengine.integrations.mocks.MockSet`: one counter per state per
 execution (:meth:`MockSet.for_execution` keyed by the execution ARN), every invocation
 advances it, retries and Map iterations included.
 
@@ -27,13 +27,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from flowengine.engine.context import current_map_index
-from flowengine.integrations.base import TaskIntegration, TaskRequest, TaskTarget
+from flowengine.engine.tasks import TaskIntegration, TaskRequest, TaskTarget
 from flowengine.model.diagnostics import Diagnostic, Span
 
 if TYPE_CHECKING:
-    from flowengine.integrations.base import Integrations
+    from flowengine.engine.tasks import Integrations
     from flowengine.model.asl import StateMachine
-    from flowengine.testing.mocks import MockSet
+    from flowengine.integrations.mocks import MockSet
 
 #: The places a Python mock "is", when a diagnostic names it.
 PYTHON_MOCKS = "<mocks>"

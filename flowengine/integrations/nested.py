@@ -19,7 +19,7 @@ Three patterns, with Step Functions' shapes (recorded histories: LocalStack's
   the child's ``Error``/``Cause``, as JSON text in the cause;
 * ``.sync:2``: the same with ``Input``/``Output`` as JSON **values**;
 * ``.waitForTaskToken``: the child starts, then the Task waits for its token (see
-  :mod:`flowengine.integrations.callbacks`).
+  :mod:`flowengine.engine.callbacks`).
 
 ``StartDate``/``StopDate`` are epoch milliseconds.  When the waiting Task is cancelled (its
 TimeoutSeconds, a failed sibling branch, the parent stopped) the child is stopped too.
@@ -34,14 +34,14 @@ import json
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
-from flowengine.engine.failure import TASK_FAILED, TIMEOUT, StatesFailure
+from flowengine.model.failure import TASK_FAILED, TIMEOUT, StatesFailure
 from flowengine.engine.options import new_uuid
 from flowengine.errors import ExecutionInputError
-from flowengine.integrations.base import TaskRequest, TaskTarget, service_target
+from flowengine.engine.tasks import TaskRequest, TaskTarget, service_target
 
 if TYPE_CHECKING:
     from flowengine.engine.result import ExecutionResult
-    from flowengine.engine.runtime import Engine, ExecutionHandle
+    from flowengine.runtime.engine import Engine, ExecutionHandle
 
 __all__ = ["NestedExecutions"]
 
@@ -108,7 +108,7 @@ class NestedExecutions:
         if name is not None and not isinstance(name, str):
             raise StatesFailure("States.Runtime", "The startExecution Name parameter must be a string.")
         if name is not None:
-            from flowengine.engine.runtime import check_execution_name
+            from flowengine.runtime.engine import check_execution_name
 
             try:
                 check_execution_name(name)

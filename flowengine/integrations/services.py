@@ -47,7 +47,7 @@ from datetime import UTC, datetime
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
-from flowengine.engine.failure import RUNTIME, StatesFailure
+from flowengine.model.failure import RUNTIME, StatesFailure
 from flowengine.engine.options import new_uuid
 from flowengine.integrations._shapes import (
     BOTOCORE_SERVICE,
@@ -58,10 +58,10 @@ from flowengine.integrations._shapes import (
     snake,
     with_metadata,
 )
-from flowengine.integrations.base import TaskRequest, TaskTarget, service_target
+from flowengine.engine.tasks import TaskRequest, TaskTarget, service_target
 
 if TYPE_CHECKING:
-    from flowengine.engine.runtime import Engine
+    from flowengine.runtime.engine import Engine
 
 __all__ = ["ClientFactory", "LocalServices"]
 

@@ -35,20 +35,20 @@ __all__ = [
 if TYPE_CHECKING:
     from flowengine.engine.result import ExecutionResult
     from flowengine.testing import mocks
-    from flowengine.testing.mockconfig import load_mock_config
-    from flowengine.testing.mocks import MockSet
+    from flowengine.integrations.mockconfig import load_mock_config
+    from flowengine.integrations.mocks import MockSet
     from flowengine.testing.progress import ProgressPrinter
     from flowengine.testing.run import RunningExecution, TestRuntime, run_flow
     from flowengine.testing.state import StateTestResult, test_state
 
 _LAZY = {
     "ExecutionResult": ("flowengine.engine.result", "ExecutionResult"),
-    "MockSet": ("flowengine.testing.mocks", "MockSet"),
+    "MockSet": ("flowengine.integrations.mocks", "MockSet"),
     "ProgressPrinter": ("flowengine.testing.progress", "ProgressPrinter"),
     "RunningExecution": ("flowengine.testing.run", "RunningExecution"),
     "StateTestResult": ("flowengine.testing.state", "StateTestResult"),
     "TestRuntime": ("flowengine.testing.run", "TestRuntime"),
-    "load_mock_config": ("flowengine.testing.mockconfig", "load_mock_config"),
+    "load_mock_config": ("flowengine.integrations.mockconfig", "load_mock_config"),
     "mocks": ("flowengine.testing.mocks", None),
     "run_flow": ("flowengine.testing.run", "run_flow"),
     "test_state": ("flowengine.testing.state", "test_state"),

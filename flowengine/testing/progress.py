@@ -26,7 +26,7 @@ from flowengine.errors import FlowengineError
 
 if TYPE_CHECKING:
     from flowengine.engine.execution import Execution
-    from flowengine.engine.failure import StatesFailure
+    from flowengine.model.failure import StatesFailure
     from flowengine.engine.result import ExecutionResult
     from flowengine.engine.scope import Scope
 

@@ -3,7 +3,7 @@ control of time (:class:`TestRuntime`).
 
 Both run on the virtual clock (a 24-hour Wait takes no time, the history keeps the
 modelled timestamps), record a trace (``result.path``, ``result.state("X")``,
-``result.retries``), and take mocks as a dict or a :class:`~flowengine.testing.mocks.MockSet`
+``result.retries``), and take mocks as a dict or a :class:`~flowengine.integrations.mocks.MockSet`
 (a MockConfigFile test case is one)::
 
     result = run_flow("app.yaml", "checkout", input={"order": 1},
@@ -31,7 +31,7 @@ from typing import Any
 
 from flowengine.engine.clock import Clock, VirtualClock, to_datetime
 from flowengine.engine.result import ExecutionResult
-from flowengine.engine.runtime import Engine, ExecutionHandle, Source
+from flowengine.runtime.engine import Engine, ExecutionHandle, Source
 from flowengine.dsl.app import declares_resources, load_source
 from flowengine.errors import FlowengineError
 from flowengine.integrations.lambda_local import LambdaFunction
@@ -65,7 +65,7 @@ def run_flow(app_or_path: Source, flow: str | None = None, *, input: Any = None,
     * ``seed``: the random source behind jitter, ids and ``States.UUID`` (same seed, same run);
     * ``clock``: default a fresh :class:`VirtualClock` (pass ``VirtualClock(start=...)`` to
       choose the start instant);
-    * ``emulate``: run in an :class:`~flowengine.events.runtime.AppRuntime`, so that the
+    * ``emulate``: run in an :class:`~flowengine.runtime.app.AppRuntime`, so that the
       app's buckets, tables, queues, topics and buses are emulated in-process (moto) and
       its triggers fire.  Default (None): when the app declares resources, so a handler's
       boto3 call never reaches a real AWS account by accident;
@@ -84,7 +84,7 @@ def run_flow(app_or_path: Source, flow: str | None = None, *, input: Any = None,
         if unsupported:
             raise FlowengineError(f"{', '.join(unsupported)}: not an option of an emulated run (emulate=False "
                                   "runs without the emulated resources)")
-        from flowengine.events.runtime import AppRuntime
+        from flowengine.runtime.app import AppRuntime
 
         with AppRuntime(source, clock=clock, seed=seed, handlers=handlers, mocks=mocks,
                         require_all_mocks=require_all_mocks, record=True, **engine_options) as runtime:

@@ -26,7 +26,7 @@ to say how many retries were already used); ``FAILED``.
 A Task without a ``mock`` runs for real: its app function's handler (or ``handlers=``), or
 whatever integration the engine has for its resource.  A Map or Parallel with a ``mock``
 takes the mock as its whole result (its iterations or branches do not run), as TestState
-does.  ``mock`` is a :mod:`flowengine.testing.mocks` mock, or TestState's own shape:
+does.  ``mock`` is a :mod:`flowengine.integrations.mocks` mock, or TestState's own shape:
 ``{"result": <JSON value or JSON text>}`` or ``{"errorOutput": {"error": ..., "cause": ...}}``.
 """
 
@@ -41,14 +41,14 @@ from flowengine.dsl.app import LoadedApp, desugar_states, from_value, load
 from flowengine.dsl.asl import build_state_machine
 from flowengine.engine.compiler import compile_machine
 from flowengine.engine.context import current_execution
-from flowengine.engine.failure import StatesFailure
+from flowengine.model.failure import StatesFailure
 from flowengine.engine.retry import matches
-from flowengine.engine.runtime import Engine, Prepared, parse_input
+from flowengine.runtime.engine import Engine, Prepared, parse_input
 from flowengine.engine.scope import Scope
 from flowengine.engine.states.base import WorkNode
 from flowengine.errors import FlowengineError
 from flowengine.integrations.lambda_local import LambdaFunction
-from flowengine.testing.mocks import Mock, MockCallContext, raises, returns
+from flowengine.integrations.mocks import Mock, MockCallContext, raises, returns
 
 if TYPE_CHECKING:
     from flowengine.engine.compiler import Program
@@ -260,7 +260,7 @@ def _as_mock(mock: Any) -> Mock:
 
 
 def _single_mock_set(node: "Node", mock: Mock) -> Any:
-    from flowengine.testing.mocks import MockSet
+    from flowengine.integrations.mocks import MockSet
 
     return MockSet({node.path or node.name: mock})
 

@@ -773,14 +773,14 @@ _CRON_FIELDS: tuple[tuple[str, int, int, tuple[str, ...], tuple[str, ...]], ...]
 
 
 try:  # the local scheduler's parser: what validates is what fires
-    from flowengine.events.schedule import ScheduleError
-    from flowengine.events.schedule import parse_schedule as _parse_schedule
+    from flowengine.lang.schedule import ScheduleError
+    from flowengine.lang.schedule import parse_schedule as _parse_schedule
 except ImportError:  # pragma: no cover - only while the events module is missing
     _parse_schedule = None  # type: ignore[assignment]
     ScheduleError = ValueError  # type: ignore[assignment,misc]
 try:  # the local event bus's pattern compiler: what validates is what matches
-    from flowengine.events.patterns import PatternError
-    from flowengine.events.patterns import compile_pattern as _compile_pattern
+    from flowengine.lang.patterns import PatternError
+    from flowengine.lang.patterns import compile_pattern as _compile_pattern
 except ImportError:  # pragma: no cover - only while the events module is missing
     _compile_pattern = None  # type: ignore[assignment]
     PatternError = ValueError  # type: ignore[assignment,misc]
@@ -799,7 +799,7 @@ def schedule_problem(text: str) -> tuple[str, str] | None:
 
 
 def _own_schedule_problem(text: str) -> tuple[str, str] | None:
-    """The fallback check, used only while :mod:`flowengine.events.schedule` is missing."""
+    """The fallback check, used only while :mod:`flowengine.lang.schedule` is missing."""
     t = text.strip()
     if t.startswith("rate("):
         m = _RATE.match(t)

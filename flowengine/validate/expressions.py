@@ -4,8 +4,8 @@ that belong to one query language only.
 JSONPath text is checked with a fast pattern first (the plain ``$.a.b[0]`` paths almost every
 definition is made of) and with jsonpath-ng only when that fails, so a thousand-state
 definition does not pay jsonpath-ng's parser per path.  Intrinsics are parsed by the engine's
-own parser (:func:`flowengine.engine.intrinsics.parse_intrinsic`), JSONata by jsonata-python
-(or :func:`flowengine.engine.jsonata.check_syntax` when present), so ``validate`` accepts
+own parser (:func:`flowengine.lang.intrinsics.parse_intrinsic`), JSONata by jsonata-python
+(or :func:`flowengine.lang.jsonata.check_syntax` when present), so ``validate`` accepts
 exactly what the engine runs.
 
 Codes: FE401 invalid JSONPath, FE402 not a reference path (wildcards, filters, slices),
@@ -28,7 +28,7 @@ from flowengine.validate import structure
 from flowengine.validate._common import Reporter, machines, shorten
 
 try:  # the engine's intrinsic parser: what validates is what runs
-    from flowengine.engine.intrinsics import IntrinsicSyntaxError, parse_intrinsic
+    from flowengine.lang.intrinsics import IntrinsicSyntaxError, parse_intrinsic
 except ImportError:  # pragma: no cover - only while the engine module is missing
     parse_intrinsic = None  # type: ignore[assignment]
     IntrinsicSyntaxError = ValueError  # type: ignore[assignment,misc]
@@ -55,7 +55,7 @@ def _relative(text: str) -> str:
 
 
 try:  # the engine's JSONPath compiler: what validates is what runs
-    from flowengine.engine.jsonpath import JsonPath as _EngineJsonPath
+    from flowengine.lang.jsonpath import JsonPath as _EngineJsonPath
 except ImportError:  # pragma: no cover - only while the engine module is missing
     _EngineJsonPath = None  # type: ignore[assignment,misc]
 
@@ -152,7 +152,7 @@ def check_path(rep: Reporter, ptr: Pointer, value: Any, *, state: str | None, fi
 _CALL = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\s*\(")
 
 try:
-    from flowengine.engine.intrinsics import FUNCTIONS as _FUNCTIONS
+    from flowengine.lang.intrinsics import FUNCTIONS as _FUNCTIONS
 except ImportError:  # pragma: no cover - only while the engine module is missing
     _FUNCTIONS = {}
 
@@ -304,7 +304,7 @@ def check_reference_or_intrinsic(rep: Reporter, ptr: Pointer, value: Any, *, sta
 # --- JSONata ------------------------------------------------------------------------------------
 
 try:  # the engine's JSONata front end: AWS's 2.0.6 syntax and wording
-    from flowengine.engine.jsonata import check_syntax as _engine_check_syntax
+    from flowengine.lang.jsonata import check_syntax as _engine_check_syntax
 except ImportError:  # pragma: no cover - only while the engine module is missing
     _engine_check_syntax = None  # type: ignore[assignment]
 

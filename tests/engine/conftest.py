@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from flowengine.engine.result import ExecutionResult
-from flowengine.engine.runtime import Engine
+from flowengine.runtime.engine import Engine
 
 
 def execute(definition: dict[str, Any], input: Any = None, **options: Any) -> ExecutionResult:

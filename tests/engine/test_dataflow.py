@@ -3,7 +3,7 @@ Arguments/Output/Assign), the context object and variable scoping."""
 
 from __future__ import annotations
 
-from flowengine.engine.jsonpath import PathNotFound, ReferencePath, compile_path
+from flowengine.lang.jsonpath import PathNotFound, ReferencePath, compile_path
 
 
 def test_jsonpath_definite_and_indefinite():
@@ -54,7 +54,7 @@ def test_context_object(run):
 
 
 def test_express_execution_arn(run):
-    from flowengine.engine.runtime import Engine
+    from flowengine.runtime.engine import Engine
 
     with Engine(validate=False) as engine:
         r = engine.run({"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"id.$": "$$.Execution.Id"},
@@ -138,7 +138,7 @@ def test_catch_result_path_and_jsonata_catch_output(run):
 
 
 def test_constant_parts_of_a_definition_never_leak_to_callers():
-    from flowengine.engine.runtime import Engine
+    from flowengine.runtime.engine import Engine
 
     d = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"cfg": {"k": 1}, "x.$": "$.x"}, "End": True}}}
     with Engine(validate=False) as engine:

@@ -12,7 +12,7 @@ import flowengine
 from flowengine.engine.clock import RealClock, VirtualClock
 from flowengine.engine.execution import Listener
 from flowengine.engine.options import AccountInfo, EngineLimits
-from flowengine.engine.runtime import Engine
+from flowengine.runtime.engine import Engine
 from flowengine.errors import ExecutionInputError, ValidationError
 
 WAIT = {"StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "Next": "Done"},

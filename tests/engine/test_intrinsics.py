@@ -18,9 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonpath_ng.ext import parse as jsonpath_parse
 
-from flowengine.engine import intrinsics
-from flowengine.engine.failure import RUNTIME, StatesFailure
-from flowengine.engine.intrinsics import (
+from flowengine.lang import intrinsics
+from flowengine.model.failure import RUNTIME, StatesFailure
+from flowengine.lang.intrinsics import (
     FUNCTIONS,
     IntrinsicEnv,
     IntrinsicSyntaxError,

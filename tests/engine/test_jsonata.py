@@ -1,4 +1,4 @@
-"""JSONata templates as AWS Step Functions evaluates them (flowengine.engine.jsonata).
+"""JSONata templates as AWS Step Functions evaluates them (flowengine.lang.jsonata).
 
 Unit tests for the template API, AWS's custom functions, the cause wording and the value
 normalisation, then the recorded AWS executions of ``shared/conformance`` tagged ``jsonata``
@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
-from flowengine.engine import jsonata as ja
-from flowengine.engine.failure import QUERY_EVALUATION_ERROR, StatesFailure
-from flowengine.engine.jsonata import JsonataSyntaxError, check_syntax, compile_template, is_expression
+from flowengine.lang import jsonata as ja
+from flowengine.model.failure import QUERY_EVALUATION_ERROR, StatesFailure
+from flowengine.lang.jsonata import JsonataSyntaxError, check_syntax, compile_template, is_expression
 
 REPO = Path(__file__).resolve().parents[2]
 STATES = {"input": {"a": [1, 2, 3], "n": 5, "f": 1.0, "s": "abc", "nul": None, "o": {"k": "v"}}, "context": {}}
@@ -100,7 +100,7 @@ def test_expressions_are_parsed_at_compile_and_never_again(monkeypatch: pytest.M
 
 
 def test_importing_the_module_does_not_import_jsonata() -> None:
-    code = ("import sys, flowengine.engine.jsonata as j; "
+    code = ("import sys, flowengine.lang.jsonata as j; "
             "t = j.compile_template({'a': [1, 'x']}, 'Output'); "
             "assert t.is_constant and 'jsonata' not in sys.modules, sorted(m for m in sys.modules if 'jsonata' in m); "
             "j.compile_template('{% 1 %}'); assert 'jsonata' in sys.modules")

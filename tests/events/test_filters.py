@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flowengine.events.filters import (
+from flowengine.lang.filters import (
     S3_EVENT_TYPES,
     FilterCriteriaError,
     FilterPolicyError,
@@ -23,7 +23,7 @@ from flowengine.events.filters import (
     s3_event_matches,
     s3_event_type,
 )
-from flowengine.events.patterns import PatternError, compile_pattern
+from flowengine.lang.patterns import PatternError, compile_pattern
 from flowengine.events.payloads import s3_event, sqs_event
 
 # --- SNS: message attributes ---------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def test_input_path_compiles_to_the_rules_inputpath(tmp_path) -> None:
 
 
 def test_the_runtime_delivers_the_selected_part() -> None:
-    from flowengine.events.runtime import AppRuntime
+    from flowengine.runtime.app import AppRuntime
 
     with AppRuntime(loads(APP + "    input_path: $.detail\n", "app.yaml")) as runtime:
         runtime.send({"source": "shop.web", "detail-type": "X", "detail": {"orderId": "o-1"}})

@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from flowengine.errors import FlowengineError
-from flowengine.events.patterns import EventPattern, PatternError, compile_pattern, format_path
+from flowengine.lang.patterns import EventPattern, PatternError, compile_pattern, format_path
 
 # The sample event of event-ruler's README (the library EventBridge runs).
 EC2 = {

@@ -18,7 +18,7 @@ import boto3
 import pytest
 
 from flowengine.events import payloads
-from flowengine.events.runtime import AppRuntime
+from flowengine.runtime.app import AppRuntime
 from flowengine.integrations.lambda_local import LambdaFunction
 
 ROOT = Path(__file__).resolve().parents[2]

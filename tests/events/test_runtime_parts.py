@@ -16,11 +16,11 @@ import pytest
 from flowengine.dsl.app import load
 from flowengine.engine.clock import VirtualClock
 from flowengine.events import payloads
-from flowengine.events.commands import read_event, run_event, send_command, up_command
+from flowengine.runtime.commands import read_event, run_event, send_command, up_command
 from flowengine.events.emulation import EmulationError, local_name
 from flowengine.events.recursion import Lineage, RecursionGuard
 from flowengine.events.routing import Router, s3_rule_pattern
-from flowengine.events.runtime import AppRuntime, EventError, InvocationError
+from flowengine.runtime.app import AppRuntime, EventError, InvocationError
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).resolve().parent / "apps"

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowengine.errors import FlowengineError
-from flowengine.events.schedule import (
+from flowengine.lang.schedule import (
     AtSchedule,
     CronSchedule,
     RateSchedule,

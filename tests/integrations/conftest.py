@@ -12,7 +12,7 @@ import pytest
 boto3 = pytest.importorskip("boto3")
 moto = pytest.importorskip("moto")
 
-from flowengine.engine.runtime import Engine
+from flowengine.runtime.engine import Engine
 from flowengine.integrations.services import LocalServices
 
 REGION = "us-east-1"

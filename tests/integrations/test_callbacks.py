@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from flowengine.engine.runtime import Engine
-from flowengine.integrations.base import TaskRequest, TaskTarget, service_target
-from flowengine.integrations.callbacks import (
+from flowengine.runtime.engine import Engine
+from flowengine.engine.tasks import TaskRequest, TaskTarget, service_target
+from flowengine.engine.callbacks import (
     InvalidOutput,
     InvalidToken,
     PendingTask,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from flowengine.engine.failure import StatesFailure
-from flowengine.engine.runtime import Engine
+from flowengine.model.failure import StatesFailure
+from flowengine.runtime.engine import Engine
 from flowengine.integrations.itemreader import parse_items
 
 from .conftest import Aws, events_of

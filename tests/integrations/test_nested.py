@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from flowengine.engine.runtime import Engine
+from flowengine.runtime.engine import Engine
 
 from .conftest import details, events_of, machine, task
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from flowengine.engine.runtime import Engine
+from flowengine.runtime.engine import Engine
 from flowengine.integrations.services import LocalServices
 
 from .conftest import Aws, details, events_of, machine, task

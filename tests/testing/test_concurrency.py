@@ -7,7 +7,7 @@ import json
 import threading
 import time
 
-from flowengine.engine.runtime import Engine
+from flowengine.runtime.engine import Engine
 from flowengine.integrations.lambda_local import LambdaFunction
 from flowengine.testing import TestRuntime, run_flow
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from flowengine.engine.runtime import Engine
+from flowengine.runtime.engine import Engine
 from flowengine.errors import HandlerError
 from flowengine.integrations.lambda_local import LambdaFunction
 from flowengine.testing import run_flow
@@ -203,7 +203,7 @@ def test_local_references_match_the_app_runtimes_emulated_resources():
     pytest.importorskip("moto")
     from flowengine.dsl.app import loads
     from flowengine.engine.options import AccountInfo
-    from flowengine.engine.runtime import local_references
+    from flowengine.runtime.engine import local_references
     from flowengine.events.emulation import Emulation
 
     app = loads(textwrap.dedent("""\

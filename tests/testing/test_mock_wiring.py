@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from flowengine.engine.runtime import Engine
+from flowengine.runtime.engine import Engine
 from flowengine.errors import MockConfigError
 from flowengine.testing import TestRuntime, load_mock_config, mocks, run_flow
-from flowengine.testing.mocks import MockSet
+from flowengine.integrations.mocks import MockSet
 
 HERE = Path(__file__).parent
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:"

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from flowengine.dsl.app import load
-from flowengine.engine.failure import StatesFailure
+from flowengine.model.failure import StatesFailure
 from flowengine.errors import FlowengineError, MockConfigError
 from flowengine.model.asl import TaskState
-from flowengine.testing.mockconfig import (
+from flowengine.integrations.mockconfig import (
     MockFileExistsError,
     ScaffoldError,
     load_mock_config,
@@ -23,7 +23,7 @@ from flowengine.testing.mockconfig import (
     scaffold_command,
     write_scaffold,
 )
-from flowengine.testing.mocks import MockExhausted, MockSet
+from flowengine.integrations.mocks import MockExhausted, MockSet
 
 HERE = Path(__file__).resolve().parent
 FILES = HERE / "mockfiles"

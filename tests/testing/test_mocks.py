@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from flowengine.dsl.app import load
-from flowengine.engine.failure import StatesFailure
+from flowengine.model.failure import StatesFailure
 from flowengine.testing import mocks
-from flowengine.testing.mocks import MockCallContext, MockExhausted, MockSet
+from flowengine.integrations.mocks import MockCallContext, MockExhausted, MockSet
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDERS = str(ROOT / "definitions" / "orders.yaml")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flowengine.engine.runtime import Engine
+from flowengine.runtime.engine import Engine
 from flowengine.integrations.lambda_local import LambdaFunction
 from flowengine.testing import ProgressPrinter, mocks
 from flowengine.testing.progress import format_seconds

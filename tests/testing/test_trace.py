@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 import flowengine
-from flowengine.engine.runtime import Engine
+from flowengine.runtime.engine import Engine
 from flowengine.errors import FlowengineError
 from flowengine.testing import mocks, run_flow
 

@@ -92,7 +92,7 @@ def test_any_text_file(tmp_path_factory: Any, text: str, suffix: str) -> None:
     "$x.y", "$.a-b", "$['q']", "$.", "..", "$.a b", "'", "\\", "(", "$a$", "States.Format",
 ]), max_size=12).map("".join))
 def test_fast_intrinsic_check_never_accepts_what_the_engine_rejects(text: str) -> None:
-    from flowengine.engine.intrinsics import parse_intrinsic
+    from flowengine.lang.intrinsics import parse_intrinsic
     from flowengine.validate.expressions import _plain_call_ok
 
     if _plain_call_ok(text):

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from flowengine.engine.expr import JsonataTemplate, compile_template
-from flowengine.engine.failure import QUERY_EVALUATION_ERROR, RUNTIME, StatesFailure
-from flowengine.engine.jsonpath import (
+from flowengine.model.failure import QUERY_EVALUATION_ERROR, RUNTIME, StatesFailure
+from flowengine.lang.jsonpath import (
     PathNotFound,
     ReferencePath,
     compile_path,

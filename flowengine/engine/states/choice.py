@@ -16,13 +16,13 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from flowengine.engine.errors import DefinitionError
-from flowengine.engine.failure import (
+from flowengine.model.failure import (
     NO_CHOICE_MATCHED,
     QUERY_EVALUATION_ERROR,
     RUNTIME,
     StatesFailure,
 )
-from flowengine.engine.jsonpath import PathNotFound, compile_path, dumps
+from flowengine.lang.jsonpath import PathNotFound, compile_path, dumps
 from flowengine.engine.states.base import (
     Node,
     Outcome,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flowengine.engine.failure import RUNTIME, StatesFailure
-from flowengine.engine.jsonpath import dumps
+from flowengine.model.failure import RUNTIME, StatesFailure
+from flowengine.lang.jsonpath import dumps
 from flowengine.engine.payload import compile_value_expression
 from flowengine.engine.states.base import Node, Outcome, compile_jsonata, jsonata_states
 from flowengine.model.asl import ABSENT, FailState

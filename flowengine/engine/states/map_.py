@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from flowengine.engine.context import current_map_index
 from flowengine.engine.execution import run_scope
-from flowengine.engine.failure import QUERY_EVALUATION_ERROR, RUNTIME, StatesFailure
+from flowengine.model.failure import QUERY_EVALUATION_ERROR, RUNTIME, StatesFailure
 from flowengine.engine.history import History, failure_details
-from flowengine.engine.jsonpath import (
+from flowengine.lang.jsonpath import (
     PathNotFound,
     compile_path,
     dumps,

@@ -12,7 +12,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from flowengine.engine.execution import run_scope
-from flowengine.engine.failure import RUNTIME, StatesFailure
+from flowengine.model.failure import RUNTIME, StatesFailure
 from flowengine.engine.scope import Scope
 from flowengine.engine.states.base import WorkNode
 from flowengine.model.asl import ParallelState

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flowengine.engine.failure import StatesFailure
+from flowengine.model.failure import StatesFailure
 from flowengine.engine.payload import optional_payload
 from flowengine.engine.states.base import Node, Outcome, ResultPath, jsonata_states
 from flowengine.model.asl import ABSENT, PassState

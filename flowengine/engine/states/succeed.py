@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flowengine.engine.failure import StatesFailure
+from flowengine.model.failure import StatesFailure
 from flowengine.engine.states.base import Node, Outcome, jsonata_states
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Task: runs work through an integration (a local Lambda handler, a mock, an AWS service).
 
 The Task owns the dataflow, the history events and the timeouts; the integration chosen
-for the Resource only performs the call (:mod:`flowengine.integrations.base`).  Events:
+for the Resource only performs the call (:mod:`flowengine.engine.tasks`).  Events:
 
 * a Lambda function ARN as Resource: ``LambdaFunctionScheduled``/``Started`` then
   ``Succeeded``, ``Failed`` or ``TimedOut``;
@@ -14,7 +14,7 @@ Integration patterns (the Resource's suffix; history names the resource with it,
 * ``.waitForTaskToken``: each attempt draws a token into ``$$.Task.Token`` before the
   Parameters are built, makes the integration call, records ``TaskSubmitted`` with its
   result, then waits for SendTaskSuccess/Failure on the engine's
-  :class:`~flowengine.integrations.callbacks.TaskTokens`;
+  :class:`~flowengine.engine.callbacks.TaskTokens`;
 * ``.sync``/``.sync:2``: an integration with ``async complete(request, submitted)`` starts
   the job in ``invoke``; ``TaskSubmitted`` records that, then ``complete`` gives the result;
 * an integration that stands in for the state rather than claiming its resource (its
@@ -35,18 +35,18 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
-from flowengine.engine.failure import (
+from flowengine.model.failure import (
     QUERY_EVALUATION_ERROR,
     RUNTIME,
     TIMEOUT,
     StatesFailure,
 )
 from flowengine.engine.history import NOT_TRUNCATED, failure_details
-from flowengine.engine.jsonpath import dumps
+from flowengine.lang.jsonpath import dumps
 from flowengine.engine.scope import byte_size, data_limit_failure
 from flowengine.engine.states.base import NumberSetting, WorkNode, jsonata_states
-from flowengine.integrations.base import TaskIntegration, TaskRequest, TaskTarget
-from flowengine.integrations.callbacks import HeartbeatTimedOut, PendingTask, new_task_token
+from flowengine.engine.tasks import TaskIntegration, TaskRequest, TaskTarget
+from flowengine.engine.callbacks import HeartbeatTimedOut, PendingTask, new_task_token
 from flowengine.model.asl import ABSENT, TaskState
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ import asyncio
 import re
 from typing import TYPE_CHECKING, Any
 
-from flowengine.engine.failure import QUERY_EVALUATION_ERROR, RUNTIME, StatesFailure
-from flowengine.engine.jsonpath import (
+from flowengine.model.failure import QUERY_EVALUATION_ERROR, RUNTIME, StatesFailure
+from flowengine.lang.jsonpath import (
     JsonPath,
     PathNotFound,
     compile_path,

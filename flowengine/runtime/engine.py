@@ -36,13 +36,13 @@ from flowengine.engine.clock import Clock, VirtualClock
 from flowengine.engine.compiler import Program, compile_machine
 from flowengine.engine.context import current_execution
 from flowengine.engine.execution import Execution, Listener
-from flowengine.engine.jsonpath import dumps
+from flowengine.lang.jsonpath import dumps
 from flowengine.engine.options import AccountInfo, EngineLimits, new_uuid
 from flowengine.engine.result import ExecutionResult
 from flowengine.engine.scope import byte_size
 from flowengine.errors import ExecutionInputError, FlowengineError, MockConfigError, ValidationError
-from flowengine.integrations.base import Integrations, TaskIntegration
-from flowengine.integrations.callbacks import PendingTask, TaskTokens
+from flowengine.engine.tasks import Integrations, TaskIntegration
+from flowengine.engine.callbacks import PendingTask, TaskTokens
 from flowengine.integrations.lambda_local import LambdaFunction, LambdaIntegration, import_handler
 from flowengine.integrations.nested import NestedExecutions
 from flowengine.model.app import App
@@ -112,7 +112,7 @@ class Engine:
     * ``validate``: run :func:`flowengine.validate.validate_app` on a source before its first run.
     * ``substitutions``: DefinitionSubstitutions values for ``${Name}`` placeholders (an app's
       ``${FunctionArn}``, ``${FlowArn}`` and ``${Flow}`` placeholders are filled in already).
-    * ``mocks``: Task mocks by state name or path (a :class:`~flowengine.testing.mocks.MockSet`,
+    * ``mocks``: Task mocks by state name or path (a :class:`~flowengine.integrations.mocks.MockSet`,
       e.g. a MockConfigFile test case, or a dict of mocks) for every execution; ``mocks=`` on
       :meth:`run`/:meth:`start_execution` gives one execution its own.  A mocked Task never
       runs its integration (:mod:`flowengine.integrations.mock`).  A key naming no Task of
@@ -389,7 +389,7 @@ class Engine:
         """SendTaskSuccess: the token's task succeeds with ``output`` (a JSON value, or JSON
         text as AWS takes it).  Safe from any thread.  Raises ``InvalidToken``,
         ``TaskTimedOut``, ``TaskDoesNotExist`` or ``InvalidOutput``
-        (:mod:`flowengine.integrations.callbacks`)."""
+        (:mod:`flowengine.engine.callbacks`)."""
         self.callbacks.send_success(token, output)
 
     def send_task_failure(self, token: str, error: str | None = None, cause: str | None = None) -> None:
@@ -520,7 +520,7 @@ def _mock_set(mocks: Any) -> Any:
     """``mocks=``: None, a MockSet, or a mapping of state names/paths to mocks."""
     if mocks is None:
         return None
-    from flowengine.testing.mocks import as_mock_set
+    from flowengine.integrations.mocks import as_mock_set
 
     return as_mock_set(mocks)
 
@@ -586,7 +586,7 @@ def run(source: Source, *, input: Any = None, flow: str | None = None, name: str
     handler cannot be imported.  A failed execution is not an exception: see ``status``,
     ``error`` and ``cause``.
 
-    ``emulate``: run in an app runtime (:class:`~flowengine.events.runtime.AppRuntime`), with
+    ``emulate``: run in an app runtime (:class:`~flowengine.runtime.app.AppRuntime`), with
     the app's resources emulated in-process, so that handlers' boto3 calls never reach a real
     account.  Default (None): when the app declares resources and no ``substitutions`` point
     its references elsewhere (a hybrid run against a deployed stack passes them).
@@ -600,7 +600,7 @@ def run(source: Source, *, input: Any = None, flow: str | None = None, name: str
     if emulate is not False and "substitutions" not in options and declares_resources(source):
         if express is not None:
             raise FlowengineError("express= is for the bare engine: pass emulate=False with it")
-        from flowengine.events.runtime import AppRuntime
+        from flowengine.runtime.app import AppRuntime
 
         with AppRuntime(source, **options) as runtime:
             return runtime.run_flow(flow, input, name=name)

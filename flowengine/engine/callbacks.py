@@ -43,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowengine.engine.failure import TIMEOUT, StatesFailure
+from flowengine.model.failure import TIMEOUT, StatesFailure
 from flowengine.errors import FlowengineError
 
 __all__ = [

@@ -142,7 +142,7 @@ def up_command(app_path: str, *, real_time: bool = True, stream: TextIO | None =
     the app's life at once: a quick look at what the schedules do.
     """
     from flowengine.engine.clock import RealClock
-    from flowengine.events.runtime import AppRuntime
+    from flowengine.runtime.app import AppRuntime
 
     out = stream or sys.stdout
     seconds = _duration(duration)
@@ -192,13 +192,13 @@ def send_command(app_path: str, event_json_or_path: Any, *, advance: _dt.timedel
     trigger, or names a resource the app does not have.  ``object_file``: stored first as the
     object an S3 event names, so that handlers can read it.
     """
-    from flowengine.events.runtime import AppRuntime
+    from flowengine.runtime.app import AppRuntime
 
     out = stream or sys.stdout
     try:
         event = read_event(event_json_or_path)
         if not fresh and advance is None:
-            from flowengine.events import inbox
+            from flowengine.runtime import inbox
 
             running = inbox.find_running(app_path)
             if running is not None:
@@ -225,7 +225,7 @@ def send_command(app_path: str, event_json_or_path: Any, *, advance: _dt.timedel
 
 
 def _send_to_running(out: TextIO, err: TextIO, running: dict[str, Any], message: dict[str, Any]) -> int:
-    from flowengine.events import inbox
+    from flowengine.runtime import inbox
 
     answer = inbox.deliver(running, message)
     if not answer.get("ok"):
@@ -244,11 +244,11 @@ def run_event(app_path: Any, event: Any, *, flow: str | None = None, bus: str | 
               **runtime_options: Any) -> ExecutionResult:
     """Start a flow of the app through the trigger that matches ``event`` (a value, JSON text
     or a file path) and run until idle; the result of the execution it started (of ``flow``,
-    when given).  ``runtime_options`` go to :class:`~flowengine.events.runtime.AppRuntime`
+    when given).  ``runtime_options`` go to :class:`~flowengine.runtime.app.AppRuntime`
     (``clock``, ``seed``, ``listeners``, ``handlers`` ...).  Raises
-    :class:`~flowengine.events.runtime.EventError` when the event starts no flow.
+    :class:`~flowengine.runtime.app.EventError` when the event starts no flow.
     """
-    from flowengine.events.runtime import AppRuntime, EventError
+    from flowengine.runtime.app import AppRuntime, EventError
 
     value = read_event(event)
     with AppRuntime(app_path, **runtime_options) as runtime:

@@ -21,7 +21,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from flowengine.engine.failure import RUNTIME, StatesFailure
+from flowengine.model.failure import RUNTIME, StatesFailure
 
 _ROOT_INPUT = 0
 _ROOT_CONTEXT = 1

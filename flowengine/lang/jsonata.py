@@ -65,7 +65,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from flowengine.engine.failure import QUERY_EVALUATION_ERROR, StatesFailure, json_type_name
+from flowengine.model.failure import QUERY_EVALUATION_ERROR, StatesFailure, json_type_name
 
 if TYPE_CHECKING:
     import random as _random_module

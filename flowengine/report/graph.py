@@ -595,7 +595,7 @@ def graph_command(app_path: str, flow: str | None, fmt: str | None, out: str | N
 def _run(loaded: Any, flow: str, input_json: str, say: Callable[[str], None],
          stderr: Any) -> tuple[list[str], int] | int:
     """Run the flow locally on ``input_json``: (its path, 0 or 1 by its status), or exit code 2."""
-    from flowengine.engine.runtime import read_input_option
+    from flowengine.runtime.engine import read_input_option
     from flowengine.errors import MockConfigError, ValidationError
     from flowengine.testing import run_flow
 

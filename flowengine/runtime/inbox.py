@@ -86,7 +86,7 @@ def message(event: Any, *, bus: str | None, trigger: str | None, object_file: st
     """The line ``send`` writes: the event, where it goes, and the object to stage first."""
     out: dict[str, Any] = {"event": event, "bus": bus, "trigger": trigger}
     if object_file is not None:
-        from flowengine.events.commands import read_object_file, s3_object_of
+        from flowengine.runtime.commands import read_object_file, s3_object_of
 
         bucket, key = s3_object_of(event)
         body = read_object_file(object_file)

@@ -25,7 +25,7 @@ Invalid patterns raise :class:`PatternError` with event-ruler's own reason (``Em
 not allowed``, ``Bottom must be less than top``, ...) and the path inside the pattern.
 
 The same grammar serves SNS filter policies and Lambda filter criteria
-(:mod:`flowengine.events.filters`), each with its own restrictions.
+(:mod:`flowengine.lang.filters`), each with its own restrictions.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ what happened::
         assert run.status == "SUCCEEDED"
         items = rt.client("dynamodb").scan(TableName=rt.name("Documents"))["Items"]
 
-One clock and one :class:`~flowengine.engine.runtime.Engine` run everything, so a
+One clock and one :class:`~flowengine.runtime.engine.Engine` run everything, so a
 function's concurrency cap holds across every execution and every trigger.  The resources
 are moto's in-process emulations (:mod:`flowengine.events.emulation`); handlers use plain
 boto3.  Nothing runs between calls: :meth:`AppRuntime.run_until_idle`,
@@ -48,16 +48,16 @@ from urllib.parse import unquote_plus
 from flowengine.dsl.app import LoadedApp, load, substitute
 from flowengine.engine.clock import Clock, VirtualClock, iso, to_datetime
 from flowengine.engine.execution import Execution, Listener
-from flowengine.engine.failure import StatesFailure
+from flowengine.model.failure import StatesFailure
 from flowengine.engine.options import AccountInfo, EngineLimits, new_uuid
 from flowengine.engine.result import ExecutionResult
-from flowengine.engine.runtime import Engine, ExecutionHandle
+from flowengine.runtime.engine import Engine, ExecutionHandle
 from flowengine.errors import FlowengineError, ValidationError
 from flowengine.events import payloads
 from flowengine.events.emulation import EmulatedResource, Emulation, ObservedCall
 from flowengine.events.recursion import DEFAULT_RECURSION_LIMIT, Lineage, RecursionGuard, RecursionStop, current_lineage
 from flowengine.events.routing import BusRule, QueueMapping, Route, Router, ScheduledRule
-from flowengine.integrations.base import TaskIntegration, TaskRequest, TaskTarget
+from flowengine.engine.tasks import TaskIntegration, TaskRequest, TaskTarget
 from flowengine.integrations.lambda_local import LambdaFunction
 from flowengine.model.app import App
 
@@ -188,7 +188,7 @@ class AppRuntime:
     * ``recursion_limit``: how often a target may run in one chain (16 as on AWS; None: never stop).
     * ``async_retries``, ``max_event_age``: Lambda's asynchronous retry settings.
     * ``limits``, ``account``, ``integrations``, ``listeners``, ``sync_handlers``: the
-      engine's options (:class:`~flowengine.engine.runtime.Engine`).
+      engine's options (:class:`~flowengine.runtime.engine.Engine`).
     * ``mocks``, ``require_all_mocks``, ``record``: as for the engine — Task mocks for every
       execution, and a trace of each execution (``result.path``, ``result.state(...)``).
     * ``validate``: refuse an app with validation errors (``ValidationError``).
@@ -395,7 +395,7 @@ class AppRuntime:
         e.g. ``flowengine up``.  On the virtual clock this is :meth:`advance`.
 
         ``listen_for`` (an app file path; real clock only): accept events from ``flowengine
-        send`` of that app file on 127.0.0.1 while serving (:mod:`flowengine.events.inbox`);
+        send`` of that app file on 127.0.0.1 while serving (:mod:`flowengine.runtime.inbox`);
         ``on_listen`` receives the port."""
         if isinstance(self.clock, VirtualClock):
             if duration is None:
@@ -413,7 +413,7 @@ class AppRuntime:
             if listen_for is None:
                 await wait()
                 return
-            from flowengine.events.inbox import serving
+            from flowengine.runtime.inbox import serving
 
             async with serving(self, listen_for) as port:
                 if on_listen is not None:

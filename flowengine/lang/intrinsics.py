@@ -5,7 +5,7 @@ a path. The call is parsed once, when the definition loads (:func:`parse_intrins
 function name and argument count are checked then, and every JSONPath argument is compiled.
 Each transition then only evaluates the tree (:meth:`Intrinsic.evaluate`).
 
-Evaluation failures are :class:`~flowengine.engine.failure.StatesFailure` values with AWS's
+Evaluation failures are :class:`~flowengine.model.failure.StatesFailure` values with AWS's
 error name, ``States.Runtime``, and AWS's cause wording::
 
     The function 'States.Format('{}', $.nope)' had the following error: The JsonPath argument
@@ -40,7 +40,7 @@ from jsonpath_ng import jsonpath as _jp
 from jsonpath_ng.exceptions import JSONPathError
 from jsonpath_ng.ext import parse as _parse_jsonpath
 
-from flowengine.engine.failure import RUNTIME, StatesFailure, json_type_name
+from flowengine.model.failure import RUNTIME, StatesFailure, json_type_name
 
 __all__ = [
     "FUNCTIONS",

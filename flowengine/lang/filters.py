@@ -4,7 +4,7 @@ Choose this module to decide whether a message reaches a subscriber, as AWS woul
 
 * **SNS subscription filter policies** (:func:`compile_filter_policy`), on the message
   attributes (``FilterPolicyScope: MessageAttributes``, the default) or on the JSON body
-  (``MessageBody``).  The grammar is EventBridge's (:mod:`flowengine.events.patterns`) without
+  (``MessageBody``).  The grammar is EventBridge's (:mod:`flowengine.lang.patterns`) without
   ``wildcard``; AWS's limits apply: at most 5 keys, at most 150 value combinations, and no
   nesting on attributes.
 * **S3 notification filters** (:class:`S3NotificationFilter`): the event types
@@ -25,7 +25,7 @@ from typing import Any, Literal
 from urllib.parse import quote_plus
 
 from flowengine.errors import FlowengineError
-from flowengine.events.patterns import Dialect, EventPattern, PatternError, compile_rules
+from flowengine.lang.patterns import Dialect, EventPattern, PatternError, compile_rules
 
 __all__ = [
     "S3_EVENT_ALIASES",
@@ -42,6 +42,7 @@ __all__ = [
     "s3_encode_key",
     "s3_event_matches",
     "s3_event_type",
+    "s3_key_filter",
 ]
 
 FilterPolicyScope = Literal["MessageAttributes", "MessageBody"]
@@ -395,3 +396,16 @@ class S3NotificationFilter:
             return False
         return (any(s3_event_matches(e, name) for e in self.events)
                 and self.key.matches_encoded(encoded))
+
+
+def s3_key_filter(prefix: Any, suffix: Any) -> Any:
+    """The EventBridge content filter on ``object.key`` for a bucket trigger's prefix and suffix."""
+    if prefix and suffix:
+        def escape(s: str) -> str:
+            return s.replace("\\", "\\\\").replace("*", "\\*")
+        return {"wildcard": f"{escape(prefix)}*{escape(suffix)}"}
+    if prefix:
+        return {"prefix": prefix}
+    if suffix:
+        return {"suffix": suffix}
+    return None

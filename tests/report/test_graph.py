@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from flowengine.compile.drawing import draw, graph_command, path_from_run
+from flowengine.report.graph import draw, graph_command, path_from_run
 from flowengine.dsl.app import load
 from flowengine.errors import FlowengineError
 from flowengine.testing import run_flow

@@ -9,7 +9,7 @@ Local")::
 :func:`load_mock_config` reads such a file (JSON, or the same structure in YAML) through
 :mod:`flowengine.dsl.source`, so every problem is reported at ``FILE:LINE:COL`` with a
 stable code (FE7xx, listed in docs/mocks.md), all problems at once.
-:meth:`MockConfig.test_case` turns one test case into a :class:`~flowengine.testing.mocks.MockSet`
+:meth:`MockConfig.test_case` turns one test case into a :class:`~flowengine.integrations.mocks.MockSet`
 built from the same mock objects a Python test writes, so the engine has one seam.
 
 Semantics, as Step Functions Local has them: the keys of a mocked response are 0-based
@@ -33,13 +33,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from flowengine.engine.failure import json_type_name
+from flowengine.model.failure import json_type_name
 from flowengine.dsl.source import Pointer, Source, load_file, load_text, source_from_value
 from flowengine.errors import FlowengineError, LoadError, MockConfigError
 from flowengine.model.app import App
 from flowengine.model.asl import MapState, ParallelState, StateMachine, TaskState
 from flowengine.model.diagnostics import Diagnostic, Severity, Span
-from flowengine.testing.mocks import (
+from flowengine.integrations.mocks import (
     Mock,
     MockCallContext,
     MockExhausted,
@@ -93,7 +93,7 @@ class MockedResponse:
         return f"<MockedResponse {self.name!r} {[(a, b) for a, b, _ in self.steps]}>"
 
     def mock(self) -> Mock:
-        """The response as a strict :class:`~flowengine.testing.mocks.Sequenced` mock."""
+        """The response as a strict :class:`~flowengine.integrations.mocks.Sequenced` mock."""
         if not self.steps:
             return _NoResponse(self.name)
         return Sequenced(tuple(Repeat(m, last - first + 1) for first, last, m in self.steps),

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from flowengine.engine.failure import StatesFailure
+from flowengine.model.failure import StatesFailure
 from flowengine.engine.options import AccountInfo
 
 _SERVICE_ARN = re.compile(

@@ -1,0 +1,1 @@
+"""What people look at: drawings of a flow (Mermaid, DOT) with a run's path overlaid."""
