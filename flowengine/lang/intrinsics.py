@@ -40,6 +40,7 @@ from jsonpath_ng import jsonpath as _jp
 from jsonpath_ng.exceptions import JSONPathError
 from jsonpath_ng.ext import parse as _parse_jsonpath
 
+from flowengine.lang.jsonpath import jayway_body
 from flowengine.model.failure import RUNTIME, StatesFailure, json_type_name
 
 __all__ = [
@@ -463,6 +464,7 @@ def _compile_path(token: _Token) -> _Path:
         root, variable, relative = "variable", m.group(1), "$" + text[m.end() :]
     else:
         root, relative = "input", text
+    relative = "$" + jayway_body(relative[1:])  # Jayway: '$.[0]' is '$[0]'
     if relative != "$" and relative[1] not in ".[":
         raise IntrinsicSyntaxError(f"Invalid path {text!r}", token.offset, "A path continues with '.' or '['")
     try:

@@ -47,6 +47,34 @@ class PathSyntaxError(ValueError):
     """A path string is not a valid JSONPath."""
 
 
+def jayway_body(body: str) -> str:
+    """``.[0].x`` → ``[0].x``: Jayway (AWS's JsonPath) reads a single ``.`` before ``[`` as
+    nothing, so ``$.[0]`` is ``$[0]`` and ``$.[?(@.a > 0)]`` is ``$[?(@.a > 0)]``.
+
+    Only steps at the top level are touched (not text inside brackets or quotes), and a
+    deep scan ``..[`` keeps both dots."""
+    if ".[" not in body:
+        return body
+    out: list[str] = []
+    depth = 0
+    quote = ""
+    for i, c in enumerate(body):
+        if quote:
+            if c == quote and body[i - 1] != "\\":
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif c == "[":
+            depth += 1
+        elif c == "]":
+            depth -= 1
+        elif (c == "." and depth == 0 and body[i + 1:i + 2] == "["
+              and body[i - 1:i] != "." and body[i + 2:i + 3] != "]"):
+            continue  # '.[' → '[' (but '..[' is a deep scan, and '.[]' stays an error)
+        out.append(c)
+    return "".join(out)
+
+
 def _split_simple(body: str) -> tuple[Any, ...] | None:
     """``.a.b['c'][0]`` → ('a', 'b', 'c', 0); None when the path is not simple and definite."""
     keys: list[Any] = []
@@ -120,6 +148,7 @@ class JsonPath:
             else:
                 self.root = _ROOT_INPUT
                 body = text[1:]
+        body = jayway_body(body)
         keys = _split_simple(body)
         self._ng: Any = None
         if keys is None:
@@ -193,7 +222,7 @@ class ReferencePath:
     def __init__(self, text: str) -> None:
         if not text.startswith("$") or text.startswith("$$"):
             raise PathSyntaxError(f"ResultPath must be a reference path starting with '$': {text!r}")
-        keys = _split_simple(text[1:])
+        keys = _split_simple(jayway_body(text[1:]))
         if keys is None:
             raise PathSyntaxError(f"ResultPath must be a reference path (no wildcards or filters): {text!r}")
         self.text = text
