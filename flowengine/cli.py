@@ -34,6 +34,21 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
+    def unrecognized(self, extras: Sequence[str]) -> NoReturn:
+        """Arguments this (sub)command does not take: its own usage, and a did-you-mean for
+        a mistyped option (argparse would print the top-level usage)."""
+        import difflib
+
+        known = [s for a in self._actions for s in a.option_strings if a.help != argparse.SUPPRESS]
+        guesses = []
+        for arg in extras:
+            if arg.startswith("--"):
+                close = difflib.get_close_matches(arg.split("=", 1)[0], known, n=1, cutoff=0.6)
+                if close:
+                    guesses.append(f"{arg.split('=', 1)[0]}: did you mean {close[0]}?")
+        hint = f" ({'; '.join(guesses)})" if guesses else f" (see {self.prog} --help)"
+        self.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+
 
 def _print_diagnostics(diags: Sequence[Any], fmt: str, stream: Any = None) -> None:
     stream = stream or sys.stdout
@@ -55,6 +70,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from flowengine.errors import LoadError
     from flowengine.validate import validate_app
 
+    ignored = _ignored_codes(args.ignore)
+    if isinstance(ignored, str):
+        print(f"flowengine validate: {ignored}", file=sys.stderr)
+        return EXIT_USAGE
     all_diags: list[Any] = []
     unreadable = False
     for path in args.files:
@@ -65,6 +84,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             unreadable = unreadable or any(d.code in UNREADABLE_CODES for d in exc.diagnostics)
             continue
         all_diags.extend(validate_app(loaded, check_handlers=args.check_handlers))
+    # only warnings can be silenced: an error stays an error
+    all_diags = [d for d in all_diags if not (d.severity == "warning" and d.code in ignored)]
     errors = [d for d in all_diags if d.severity == "error"]
     _print_diagnostics(all_diags, args.format)
     if args.format == "text":
@@ -77,6 +98,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if unreadable:
         return EXIT_USAGE
     return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def _ignored_codes(values: Sequence[str]) -> frozenset[str] | str:
+    """The codes of ``--ignore`` (repeated, or comma-separated), or what is wrong with them."""
+    import re
+
+    codes = [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
+    bad = [c for c in codes if not re.fullmatch(r"FE\d{3}", c)]
+    if bad:
+        return f"--ignore {bad[0]}: not a diagnostic code (write e.g. --ignore FE230; see docs/diagnostics.md)"
+    return frozenset(codes)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -263,6 +295,12 @@ def _report(result: Any, args: argparse.Namespace, wall: float) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     from flowengine.errors import FlowengineError, LoadError, ValidationError
 
+    if args.check:
+        missing = _missing_check_tools()
+        if missing:
+            print(f"flowengine compile: --check needs {' and '.join(missing)}, which are not installed: "
+                  "pip install 'flowengine[check]'", file=sys.stderr)
+            return EXIT_USAGE
     try:
         loaded = _load(args.file)
         from flowengine.compile import compile_app
@@ -286,6 +324,48 @@ def cmd_compile(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     for path in written:
         print(path)
+    if args.check:
+        return _check_compiled(compiled, written)
+    return EXIT_OK
+
+
+def _missing_check_tools() -> list[str]:
+    """What ``compile --check`` needs and this environment lacks (the ``check`` extra)."""
+    import importlib.util
+
+    return [name for name, module in (("cfn-lint", "cfnlint"), ("aws-sam-translator", "samtranslator"))
+            if importlib.util.find_spec(module) is None]
+
+
+def _check_compiled(compiled: Any, written: Sequence[Any]) -> int:
+    """``compile --check``: the SAM transform and cfn-lint on the template just written, each
+    finding located at the resource it names in template.yaml."""
+    import re
+
+    from flowengine.compile import check_template
+    from flowengine.errors import FlowengineError
+
+    template = next((str(p) for p in written if str(p).endswith("template.yaml")), "template.yaml")
+    try:
+        problems = check_template(compiled.template)
+    except FlowengineError as exc:
+        print(f"flowengine compile --check: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    try:
+        with open(template, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        lines = []
+    # where each resource's logical id is written (two-space indent under Resources:)
+    starts = {m.group(1): i + 1 for i, line in enumerate(lines) if (m := re.match(r"  ([A-Za-z0-9]+):\s*$", line))}
+    for problem in problems:
+        named = [lid for lid in re.findall(r"[A-Za-z0-9]+", problem) if lid in starts]
+        line = starts[named[0]] if named else 1
+        print(f"{template}:{line}:1: {problem}", file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {template}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"{template}: the SAM transform and cfn-lint found no problems", file=sys.stderr)
     return EXIT_OK
 
 
@@ -374,16 +454,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     v = sub.add_parser("validate", help="report every problem in app files or ASL definitions")
-    v.add_argument("files", nargs="+", metavar="FILE")
-    v.add_argument("--format", choices=("text", "json"), default="text")
-    v.add_argument("--check-handlers", action="store_true", help="also check that every handler resolves")
+    v.add_argument("files", nargs="+", metavar="FILE", help="app files (*.yaml) or ASL definitions (*.asl.json, ASL in YAML)")
+    v.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text: one FILE:LINE:COL: CODE message line per problem; json: a list of objects")
+    v.add_argument("--check-handlers", action=argparse.BooleanOptionalAction, default=True,
+                   help="check that each function's handler module exists under the app's code paths and defines "
+                        "the function, without importing it (default: on; --no-check-handlers skips it)")
+    v.add_argument("--ignore", action="append", metavar="CODE[,CODE]", default=[],
+                   help="silence these warning codes, e.g. --ignore FE230 (errors are always reported)")
     v.set_defaults(func=cmd_validate)
 
     s = sub.add_parser("schema", help="print the app file's JSON Schema (for editors)")
     s.set_defaults(func=cmd_schema)
 
     r = sub.add_parser("run", help="run a flow locally (virtual clock) and print its result")
-    r.add_argument("file", metavar="FILE")
+    r.add_argument("file", metavar="FILE", help="an app file or a plain ASL definition")
     r.add_argument("--flow", help="the flow to run (required when the app has several)")
     r.add_argument("--input", help="execution input: JSON text, or @file.json")
     r.add_argument("--json", action="store_true", help="print {status, output, error, cause, history} as JSON")
@@ -406,22 +491,27 @@ def build_parser() -> argparse.ArgumentParser:
     aws.add_argument("--local-functions", action="store_true",
                      help="with --aws: run Lambda tasks with the local handlers instead of the deployed functions")
     aws.add_argument("--stack-name", help="the CloudFormation stack `flowengine deploy` created")
-    aws.add_argument("--region")
-    aws.add_argument("--profile")
+    aws.add_argument("--region", help="the AWS region (default: as the AWS CLI finds it)")
+    aws.add_argument("--profile", help="the AWS CLI profile for credentials and region")
     aws.add_argument("--endpoint-url", help="an AWS-compatible endpoint (e.g. a moto server)")
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("compile", help="write ASL + an AWS SAM template")
-    c.add_argument("file", metavar="FILE")
-    c.add_argument("--out", required=True, metavar="DIR")
+    c.add_argument("file", metavar="FILE", help="the app file (or plain ASL definition) to compile")
+    c.add_argument("--out", required=True, metavar="DIR",
+                   help="where to write template.yaml and statemachines/*.asl.json")
     c.add_argument("--force", action="store_true", help="overwrite files flowengine did not write")
+    c.add_argument("--check", action="store_true",
+                   help="then run the SAM transform and cfn-lint on the written template, offline "
+                        "(needs pip install 'flowengine[check]'); findings exit 1")
     c.set_defaults(func=cmd_compile)
 
     d = sub.add_parser("deploy", help="compile and deploy to AWS with CloudFormation change sets")
-    d.add_argument("file", metavar="FILE")
-    d.add_argument("--stack-name", required=True)
-    d.add_argument("--region")
-    d.add_argument("--profile")
+    d.add_argument("file", metavar="FILE", help="the app file to deploy")
+    d.add_argument("--stack-name", required=True, type=_stack_name_arg,
+                   help="the CloudFormation stack to create or update (letters, digits, hyphens)")
+    d.add_argument("--region", help="the AWS region (default: as the AWS CLI finds it)")
+    d.add_argument("--profile", help="the AWS CLI profile for credentials and region")
     d.add_argument("--endpoint-url", help="an AWS-compatible endpoint (e.g. a moto server)")
     d.add_argument("--artifact-bucket", metavar="BUCKET",
                    help="where to upload the function code (default: a bucket flowengine creates per account and region)")
@@ -433,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
     from flowengine.events import payloads  # standard library only: cheap at start-up
 
     u = sub.add_parser("up", help="run the whole app locally: emulated resources, triggers, schedules, a live log")
-    u.add_argument("file", metavar="APP")
+    u.add_argument("file", metavar="APP", help="the app file")
     u.add_argument("--virtual", action="store_true",
                    help="run on the virtual clock instead of the real one (a day of schedules in moments)")
     u.add_argument("--duration", type=_duration_arg, help="how long to run, e.g. 10m or 1d (default: until Ctrl-C; one day with --virtual)")
@@ -441,7 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     u.set_defaults(func=cmd_up)
 
     sn = sub.add_parser("send", help="send one event into the running `flowengine up` of the app, or a fresh runtime")
-    sn.add_argument("file", metavar="APP")
+    sn.add_argument("file", metavar="APP", help="the app file")
     sn.add_argument("event", metavar="EVENT", help="a JSON file, JSON text, or - for stdin (see `flowengine event generate`)")
     sn.add_argument("--advance", type=_duration_arg, help="virtual time to run on after the app goes idle, e.g. 1h (implies --fresh)")
     sn.add_argument("--fresh", action="store_true",
@@ -451,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     sn.set_defaults(func=cmd_send)
 
     gr = sub.add_parser("graph", help="draw a flow (Mermaid or DOT), optionally with a run's path overlaid")
-    gr.add_argument("file", metavar="APP")
+    gr.add_argument("file", metavar="APP", help="the app file or ASL definition")
     gr.add_argument("--flow", help="the flow (required when the app has several)")
     gr.add_argument("--format", choices=("mermaid", "dot"), default=None,
                     help="default: dot for an --out ending in .dot or .gv, else mermaid")
@@ -468,18 +558,90 @@ def build_parser() -> argparse.ArgumentParser:
     for kind in payloads.KINDS:
         k = kinds.add_parser(kind, help=payloads.describe(kind))
         for opt in payloads.generate_options(kind):
-            k.add_argument(opt.flag, **opt.argparse_kwargs())
+            k.add_argument(opt.flag, **_event_option_kwargs(opt))
         k.set_defaults(func=cmd_event_generate)
 
     m = sub.add_parser("mocks", help="Step Functions Local mock configurations")
     msub = m.add_subparsers(dest="mocks_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True)
     ms = msub.add_parser("scaffold", help="write a MockConfigFile skeleton with an entry for every Task")
-    ms.add_argument("file", metavar="APP")
+    ms.add_argument("file", metavar="APP", help="the app file or ASL definition")
     ms.add_argument("--flow", help="the flow (required when the app has several)")
     ms.add_argument("--out", help="file to write (JSON, or YAML by its extension); stdout when absent")
     ms.add_argument("--force", action="store_true", help="overwrite an existing file")
     ms.set_defaults(func=cmd_mocks_scaffold)
+    _finish_parsers(p)
     return p
+
+
+#: One example per command, shown at the end of its --help.
+_EXAMPLES = {
+    "validate": "flowengine validate definitions/*.yaml --ignore FE230",
+    "schema": "flowengine schema > app.schema.json",
+    "run": "flowengine run definitions/orders.yaml --input @examples/orders/order.json",
+    "compile": "flowengine compile definitions/orders.yaml --out build/ --check",
+    "deploy": "flowengine deploy definitions/orders.yaml --stack-name orders --region eu-west-1 --dry-run",
+    "up": "flowengine up definitions/nightly-cleanup.yaml --virtual --duration 7d",
+    "send": "flowengine send definitions/upload-pipeline.yaml upload.json --object examples/upload_pipeline/report.json",
+    "graph": "flowengine graph definitions/orders.yaml --out orders.md",
+    "event": "flowengine event generate s3-put --bucket Uploads --key incoming/report.json > upload.json",
+    "event generate": "flowengine event generate eventbridge --source shop --detail @detail.json",
+    "mocks": "flowengine mocks scaffold definitions/orders.yaml --out mocks.json",
+    "mocks scaffold": "flowengine mocks scaffold definitions/orders.yaml --out mocks.json",
+}
+
+
+def _finish_parsers(parser: argparse.ArgumentParser, path: str = "") -> None:
+    """Each subcommand's parser: its example as an epilog, and itself in the namespace
+    (``_parser``) so that arguments it does not take are reported with its usage."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for name, child in action.choices.items():
+            key = f"{path} {name}".strip()
+            example = _EXAMPLES.get(key) or (f"flowengine {path} {name}" if path.startswith("event") else None)
+            if example and not child.epilog:
+                child.epilog = f"example:\n  {example}"
+                child.formatter_class = argparse.RawDescriptionHelpFormatter
+            child.set_defaults(_parser=child)
+            _finish_parsers(child, key)
+
+
+def _event_option_kwargs(option: Any) -> dict[str, Any]:
+    """An event kind's option for argparse: its message on a bad value, and ``@file`` for
+    JSON options, as --input takes it."""
+    kwargs = option.argparse_kwargs()
+    parse = kwargs["type"]
+
+    def typed(text: str) -> Any:
+        if option.type == "json" and text.startswith("@"):
+            try:
+                with open(text[1:], encoding="utf-8") as fh:
+                    text = fh.read()
+            except FileNotFoundError:
+                raise argparse.ArgumentTypeError(f"{text[1:]}: no such file") from None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise argparse.ArgumentTypeError(f"{text[1:]}: cannot read it: "
+                                                 f"{getattr(exc, 'strerror', None) or 'not a text file'}") from None
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    typed.__name__ = option.type  # argparse names the type in some messages
+    kwargs["type"] = typed
+    if option.type == "json":
+        kwargs["help"] += "; or @file.json"
+    return kwargs
+
+
+def _stack_name_arg(text: str) -> str:
+    """An argparse type: a CloudFormation stack name (a usage error otherwise, exit 2)."""
+    import re
+
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,127}", text):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a stack name: letters, digits and hyphens, "
+                                         "starting with a letter, at most 128 characters")
+    return text
 
 
 def _event_delivery_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
@@ -498,7 +660,10 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:  # reported by the (sub)command that was given them, with its own usage
+        leaf = getattr(args, "_parser", parser)
+        (leaf if isinstance(leaf, _Parser) else parser).unrecognized(extras)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE

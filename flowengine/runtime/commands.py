@@ -41,6 +41,9 @@ def read_event(event: Any) -> Any:
         elif isinstance(event, os.PathLike) or (isinstance(event, str) and os.path.isfile(event)):
             with open(event, encoding="utf-8") as f:
                 text = f.read()
+        elif isinstance(event, str) and _looks_like_a_path(event):
+            raise FlowengineError(f"the event file {event} does not exist (give a JSON file, JSON text, or - "
+                                  "for standard input)")
         else:
             text = event
     except UnicodeDecodeError:
@@ -53,6 +56,14 @@ def read_event(event: Any) -> Any:
         raise FlowengineError("the event is nested too deeply to parse") from None
     except ValueError as exc:
         raise FlowengineError(f"the event is neither a JSON document nor a readable file: {exc}") from None
+
+
+def _looks_like_a_path(text: str) -> bool:
+    """Text that cannot be a JSON document but reads as a file name (``missing.json``, ``./e``)."""
+    stripped = text.strip()
+    if not stripped or stripped[0] in '{["-0123456789' or stripped in ("true", "false", "null"):
+        return False
+    return "\n" not in stripped and (os.sep in stripped or "/" in stripped or "." in stripped)
 
 
 def s3_object_of(event: Any) -> tuple[str, str]:
@@ -153,11 +164,13 @@ def up_command(app_path: str, *, real_time: bool = True, stream: TextIO | None =
         with runtime:
             for line in describe(runtime):
                 out.write(line + "\n")
+            # the duration as the user wrote it (7d, not 604800s)
+            shown = duration.strip() if isinstance(duration, str) else f"{seconds:g}s" if seconds is not None else "1d"
             if real_time:
                 out.write("running on the real clock; Ctrl-C stops\n" if seconds is None else
-                          f"running for {seconds:g}s on the real clock (Ctrl-C stops earlier)\n")
+                          f"running for {shown} on the real clock (Ctrl-C stops earlier)\n")
             else:
-                out.write(f"running {seconds if seconds is not None else 86400:g}s of virtual time\n")
+                out.write(f"running {shown} of virtual time\n")
             out.flush()
             def listening(port: int) -> None:
                 out.write(f"listening on 127.0.0.1:{port} for `flowengine send {app_path} EVENT`\n")

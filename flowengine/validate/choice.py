@@ -7,7 +7,8 @@ not.  A JSONata rule is a ``Condition`` plus ``Next``.
 Codes: FE220 rule without a comparison, FE221 comparison without Variable, FE222 top-level
 rule without Next, FE223 Next (or Assign/Output) in a nested rule, FE224 value of the wrong
 type for its operator, FE225 Timestamp value not RFC 3339, FE226 several operators in one
-rule, FE227 And/Or/Not malformed, FE228 JSONata rule without Condition, FE229 empty Choices.
+rule, FE227 And/Or/Not malformed, FE228 JSONata rule without Condition, FE229 empty Choices,
+FE230 (warning) no Default.
 Unknown fields (a misspelt operator) are FE201 with a did-you-mean.
 """
 
@@ -56,6 +57,12 @@ def _check_choice(st: ChoiceState, rep: Reporter) -> None:
                    hint="add at least one rule with Next, or use a Pass state")
     for i, rule in enumerate(choices):
         _rule(rep, ptr + ("Choices", i), rule, path, st.query_language, top=True)
+    if choices and "Default" not in raw:
+        # ASL: Default is optional but recommended; with none, an input no rule matches
+        # fails the execution with States.NoChoiceMatched.
+        rep.report("FE230", "Choice state has no Default: an input no rule matches fails the execution with "
+                   "States.NoChoiceMatched", ptr, state=path, key=True, severity="warning",
+                   hint="add Default: <state>; if every input matches a rule, silence this with --ignore FE230")
 
 
 def _rule(rep: Reporter, ptr: Pointer, rule: Any, path: str, ql: str, *, top: bool, depth: int = 0) -> None:
