@@ -12,12 +12,14 @@ error (AWS rejects duplicate state names; YAML would silently keep the last one)
 from __future__ import annotations
 
 import json
-import os
+import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from flowengine.dsl import files
 from flowengine.errors import LoadError
 from flowengine.model.diagnostics import Diagnostic, Span
 
@@ -25,7 +27,7 @@ Pointer = tuple[str | int, ...]
 
 #: Files larger than this are refused before parsing (a definition is at most 1 MiB on AWS;
 #: an app file embeds several of them).
-MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_FILE_BYTES = files.MAX_FILE_BYTES
 #: Nesting deeper than this is refused: far beyond any real definition, and it keeps the
 #: recursive walks below Python's recursion limit.
 MAX_DEPTH = 200
@@ -131,30 +133,18 @@ def _fail(path: str, code: str, message: str, line: int = 1, col: int = 1, hint:
 
 
 def read_text(path: str) -> str:
-    """Read a file as UTF-8 text, turning every way it can fail into a located LoadError."""
-    if not os.path.exists(path):
-        raise _fail(path, "FE101", "file not found", hint="check the path")
-    if os.path.isdir(path):
-        raise _fail(path, "FE101", "is a directory, not a file", hint="name an app file or an ASL definition")
+    """Read a file as UTF-8 text, turning every way it can fail into a located LoadError.
+
+    Only a regular file of at most :data:`MAX_FILE_BYTES` is read (:mod:`flowengine.dsl.files`):
+    a device, a FIFO or a file that grows past the limit is refused, never read to the end."""
     try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise _fail(
-                path, "FE103", f"file is {size / 1048576:.1f} MiB; the limit is {MAX_FILE_BYTES // 1048576} MiB",
-                hint="an ASL definition is at most 1 MiB on AWS",
-            )
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise _fail(path, "FE101", f"cannot read file: {exc.strerror or exc}") from None
-    if b"\x00" in data[:8192]:
-        raise _fail(path, "FE102", "binary file, not YAML or JSON text", hint="name an app file or an ASL definition")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise _fail(path, "FE102", f"not UTF-8 text (byte 0x{data[exc.start]:02x})", line, 1) from None
-    return text
+        return files.read_text(path, limit=MAX_FILE_BYTES)
+    except files.FileProblem as exc:
+        hint = exc.hint
+        if exc.code == "FE102" or "directory" in exc.problem:
+            hint = "name an app file or an ASL definition"
+        problem = "binary file, not YAML or JSON text" if exc.problem.startswith("binary") else exc.problem
+        raise _fail(path, exc.code, problem, exc.line, 1, hint) from None
 
 
 def load_file(path: str) -> Source:
@@ -185,7 +175,7 @@ def _load_json(text: str, path: str) -> Source:
         return out
 
     try:
-        value = json.loads(text, object_pairs_hook=pairs)
+        value = files.loads(text, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
         raise _fail(path, "FE105", f"malformed JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except RecursionError:
@@ -288,6 +278,11 @@ def _construct(node: yaml.Node, ptr: Pointer, values: dict, keys: dict, errors: 
         line, col = values[ptr]
         raise _fail(path, "FE106", "YAML aliases expand to more values than the file has characters", line, col,
                     hint="write the repeated parts out, or use fewer aliases of aliases")
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_COLLECTIONS:
+        # !!set, !!omap, !!python/object:... on a mapping or a sequence: refused like a tag on a
+        # scalar, not silently read as the plain data underneath.
+        errors.append(Diagnostic("FE108", f"YAML tag '{_short_tag(node.tag)}' is not allowed", _mark(path, node),
+                                 hint="app files hold plain data; tags that build objects are refused"))
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for knode, vnode in node.value:
@@ -315,6 +310,13 @@ def _construct(node: yaml.Node, ptr: Pointer, values: dict, keys: dict, errors: 
     return _scalar(node, path, errors)
 
 
+_PLAIN_COLLECTIONS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
 def _mark(path: str, node: yaml.Node) -> Span:
     return Span(path, node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -336,6 +338,11 @@ def _scalar(node: yaml.ScalarNode, path: str, errors: list[Diagnostic]) -> Any:
         return text  # yes/no/on/off stay strings: JSON has no such booleans, and ASL means text
     if tag == "tag:yaml.org,2002:int":
         digits = text.replace("_", "")
+        limit = sys.get_int_max_str_digits()
+        if limit and len(digits) > limit:  # int() would raise; AWS bounds JSON integers far lower
+            errors.append(Diagnostic("FE108", f"an integer of {len(digits)} digits is too large (at most {limit} digits)",
+                                     _mark(path, node)))
+            return text
         for base in (0, 10):  # 0x1F and 0o17 as written; '010' as decimal, as JSON means it
             try:
                 return int(digits, base)
@@ -348,9 +355,14 @@ def _scalar(node: yaml.ScalarNode, path: str, errors: list[Diagnostic]) -> Any:
             errors.append(Diagnostic("FE108", f"'{text}' is not a JSON number", _mark(path, node)))
             return text
         try:
-            return float(text.replace("_", ""))
+            number = float(text.replace("_", ""))
         except ValueError:
             return text
+        if math.isinf(number):  # 1e400: a double cannot hold it, and JSON has no Infinity
+            errors.append(Diagnostic("FE108", f"the number '{text[:20]}' is out of range (larger than a double)",
+                                     _mark(path, node)))
+            return text
+        return number
     if tag == "tag:yaml.org,2002:timestamp":
         return text
     if tag in ("tag:yaml.org,2002:binary", "tag:yaml.org,2002:value", "tag:yaml.org,2002:yaml"):

@@ -551,11 +551,12 @@ def graph_command(app_path: str, flow: str | None, fmt: str | None, out: str | N
     code = 0
     path: list[str] | None = None
     if path_from is not None:
-        try:
-            with open(path_from, encoding="utf-8") as fh:
-                path = path_from_run(json.load(fh))
-        except OSError as exc:
-            say(f"cannot read {path_from}: {exc.strerror or exc}")
+        from flowengine.dsl import files
+
+        try:  # a regular file only, the bytes read capped; strict JSON
+            path = path_from_run(files.loads(files.read_text(path_from)))
+        except files.FileProblem as exc:
+            say(f"cannot read {path_from}: {exc.problem}")
             return 2
         except RecursionError:
             say(f"{path_from}: nested too deeply to parse")

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from flowengine.dsl import files
 from flowengine.dsl.durations import parse_seconds
 from flowengine.engine.result import ExecutionResult
 from flowengine.errors import FlowengineError, LoadError, ValidationError
@@ -37,21 +38,20 @@ def read_event(event: Any) -> Any:
     where = "standard input" if event == "-" else os.fsdecode(event)
     try:
         if event == "-":
-            text = sys.stdin.read()
-        elif isinstance(event, os.PathLike) or (isinstance(event, str) and os.path.isfile(event)):
-            with open(event, encoding="utf-8") as f:
-                text = f.read()
+            text = files.decode_text(files.read_stream(sys.stdin), where)
+        elif isinstance(event, os.PathLike) or (isinstance(event, str) and os.path.lexists(event)):
+            text = files.read_text(event)  # regular files only (not /dev/zero or a FIFO), the bytes read capped
         elif isinstance(event, str) and _looks_like_a_path(event):
             raise FlowengineError(f"the event file {event} does not exist (give a JSON file, JSON text, or - "
                                   "for standard input)")
         else:
             text = event
-    except UnicodeDecodeError:
-        raise FlowengineError(f"the event in {where} is not UTF-8 text") from None
-    except OSError as exc:
-        raise FlowengineError(f"cannot read the event from {where}: {exc.strerror or exc}") from None
+    except files.FileProblem as exc:
+        if exc.code == "FE102":
+            raise FlowengineError(f"the event in {where} is not UTF-8 text") from None
+        raise FlowengineError(f"cannot read the event from {where}: {exc.problem}") from None
     try:
-        return json.loads(text)
+        return files.loads(text)  # strict: no NaN/Infinity, huge integers or lone surrogates
     except RecursionError:
         raise FlowengineError("the event is nested too deeply to parse") from None
     except ValueError as exc:
@@ -83,12 +83,12 @@ def s3_object_of(event: Any) -> tuple[str, str]:
 
 
 def read_object_file(object_file: str | os.PathLike[str]) -> bytes:
-    """The bytes of an ``--object`` file, or a one-line error."""
+    """The bytes of an ``--object`` file (a regular file of at most
+    :data:`~flowengine.dsl.files.MAX_OBJECT_BYTES`), or a one-line error."""
     try:
-        with open(object_file, "rb") as f:
-            return f.read()
-    except OSError as exc:
-        raise FlowengineError(f"--object {object_file}: cannot read it: {exc.strerror}") from None
+        return files.read_bytes(object_file, limit=files.MAX_OBJECT_BYTES)
+    except files.FileProblem as exc:
+        raise FlowengineError(f"--object {os.fsdecode(object_file)}: {exc.problem}") from None
 
 
 def _as_sent(event: Any) -> Any:

@@ -438,20 +438,20 @@ class Engine:
 def read_input_option(text: str | None) -> Any:
     """The value of a command's ``--input``: JSON text, or ``@file.json``; ``{}`` when absent.
     Raises :class:`ExecutionInputError` with a one-line message naming the option."""
+    from flowengine.dsl import files
+
     if text is None:
         return {}
     source = None
     if text.startswith("@"):
         source = text[1:]
-        try:
-            with open(source, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as exc:
-            raise ExecutionInputError(f"--input {source}: cannot read file: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise ExecutionInputError(f"--input {source}: not a text file") from None
+        try:  # regular files only, the bytes read capped
+            text = files.read_text(source)
+        except files.FileProblem as exc:
+            raise ExecutionInputError(f"--input {source}: {'not a text file' if exc.code == 'FE102' else exc.problem}"
+                                      ) from None
     try:
-        return json.loads(text)
+        return files.loads(text)  # strict: no NaN/Infinity, huge integers or lone surrogates
     except RecursionError:
         where = "--input is" if source is None else f"--input {source}:"
         raise ExecutionInputError(f"{where} nested too deeply to parse") from None
