@@ -215,16 +215,7 @@ def _load_yaml(text: str, path: str) -> Source:
     try:
         docs = list(yaml.compose_all(text, Loader=_YamlLoader))
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or "malformed YAML"
-        hint = None
-        if "\\t" in problem or "tab" in problem.lower() or (mark and _is_tab_at(text, mark.line, mark.column)):
-            problem = "a tab character in indentation"
-            hint = "YAML indents with spaces only"
-        elif exc.context:
-            hint = exc.context
-        raise _fail(path, "FE105", f"malformed YAML: {problem}", line, col, hint) from None
+        raise _yaml_syntax_error(exc, text, path) from None
     except yaml.YAMLError as exc:
         raise _fail(path, "FE105", f"malformed YAML: {exc}") from None
     except RecursionError:
@@ -246,6 +237,89 @@ def _load_yaml(text: str, path: str) -> Source:
     if errors:
         raise LoadError(errors)
     return Source(path, value, "yaml", values, keys)
+
+
+def _yaml_syntax_error(exc: yaml.MarkedYAMLError, text: str, path: str) -> LoadError:
+    """A YAML syntax error at the line the user must change, in plain words, with a hint.
+
+    PyYAML reports where it noticed the problem, which is often a line late: a key written
+    ``Type:Pass`` (no space after the colon) is read as text that runs on into the next line,
+    and the error lands on that next line's colon.  The usual causes are recognised here:
+    a missing space after a colon, a line indented more or less than its siblings, a tab,
+    an unclosed quote or bracket, an unquoted value that holds ``": "``.
+    """
+    lines = text.splitlines()
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = exc.problem or "malformed YAML"
+    context = exc.context or ""
+    said = f"the YAML parser: {problem}"
+
+    def source(n: int) -> str:
+        return lines[n - 1] if 0 < n <= len(lines) else ""
+
+    def fail(message: str, at: tuple[int, int], hint: str) -> LoadError:
+        return _fail(path, "FE105", f"malformed YAML: {message}", at[0], at[1], f"{hint}; {said}")
+
+    if "\\t" in problem or "tab" in problem.lower() or (mark and _is_tab_at(text, mark.line, mark.column)):
+        return _fail(path, "FE105", "malformed YAML: a tab character in indentation", line, col,
+                     "YAML indents with spaces only")
+    if exc.context_mark is not None and "quoted scalar" in context:
+        start = (exc.context_mark.line + 1, exc.context_mark.column + 1)
+        quote = source(start[0])[start[1] - 1: start[1]] or "quote"
+        return fail(f"the quote ({quote}) opened here is never closed", start,
+                    f"close the string with {quote} on this line")
+    if exc.context_mark is not None and ("flow sequence" in context or "flow mapping" in context):
+        start = (exc.context_mark.line + 1, exc.context_mark.column + 1)
+        opened, closing = ("[", "]") if "sequence" in context else ("{", "}")
+        return fail(f"the '{opened}' opened here is not closed", start,
+                    f"close it with '{closing}' on this line, or quote a value that holds ',' or ':'")
+    if exc.context_mark is not None and "simple key" in context:
+        key_line = exc.context_mark.line + 1
+        at = _colon_without_space(source(key_line))
+        if at is not None:
+            return fail(f"no space after the colon in '{source(key_line).strip()}'", (key_line, at + 1),
+                        "YAML needs a space after the colon of a key: write 'key: value'")
+    if "mapping values are not allowed" in problem:
+        # the line before, read as text running on: 'Type:Pass' then 'End: true'
+        previous = next((n for n in range(line - 1, 0, -1)
+                         if source(n).strip() and not source(n).lstrip().startswith("#")), 0)
+        at = _colon_without_space(source(previous)) if previous else None
+        if at is not None and _indent(source(previous)) <= _indent(source(line)):
+            return fail(f"no space after the colon in '{source(previous).strip()}'", (previous, at + 1),
+                        "YAML needs a space after the colon of a key: write 'key: value'")
+        key, _, value = source(line).strip().partition(": ")
+        if ": " in value or value.endswith(":"):
+            return fail(f"the value of '{key}' holds ': ', which YAML reads as another key", (line, col),
+                        f"quote the value: {key}: \"{value}\"")
+        if previous and _indent(source(line)) > _indent(source(previous)) and source(previous).partition(": ")[2].strip():
+            return fail(f"line {line} is indented more than the line above, which already has its value",
+                        (line, 1), f"indent it like the line above ({_indent(source(previous))} spaces), or "
+                                   "check the line above for a missing space after a colon")
+        return fail("a ':' where no key can start", (line, col),
+                    "check this line and the one above for indentation, a missing space after a colon, "
+                    "or a value holding ': ' that needs quotes")
+    if "'-' indicator" in problem:
+        return fail(f"line {line} sits among the items of a list but is not an item ('- ...')", (line, 1),
+                    "write it as a list item ('- ...'), or indent it less to end the list")
+    if "expected <block end>" in problem or "did not find expected key" in problem:
+        return fail(f"line {line}'s indentation ({_indent(source(line))} spaces) does not line up with the lines above",
+                    (line, 1), "the keys of one mapping (and the items of one list) start in the same column; "
+                               "YAML indents with spaces")
+    hint = context or "check the indentation, the spaces after colons, and that quotes and brackets are closed"
+    return fail(problem, (line, col), hint)
+
+
+def _colon_without_space(line: str) -> int | None:
+    """The index of the colon in ``key:value`` (a key with no space after its colon), if any."""
+    import re
+
+    m = re.match(r"\s*(?:-\s+)?([A-Za-z_$][\w.$-]*):(?=[^\s/:][^:]*$)", line)
+    return m.end(1) if m else None
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
 
 
 def _is_tab_at(text: str, line: int, col: int) -> bool:

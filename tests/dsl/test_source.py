@@ -37,7 +37,7 @@ def test_unknown_pointer_falls_back_to_nearest_ancestor() -> None:
         ("a: 1\na: 2\n", "x.yaml", ("FE107", 2, 1)),
         ('{"a": 1, "a": 2}', "x.json", ("FE107", 1, 10)),
         ("a:\n\tb: 1\n", "x.yaml", ("FE105", 2, 1)),
-        ("a: [1\n", "x.yaml", ("FE105", 2, 1)),
+        ("a: [1\n", "x.yaml", ("FE105", 1, 4)),  # the unclosed bracket, not the end of the file
         ('{"a": }', "x.json", ("FE105", 1, 7)),
         ("", "x.yaml", ("FE104", 1, 1)),
         ("   \n", "x.json", ("FE104", 1, 1)),

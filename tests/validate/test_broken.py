@@ -186,7 +186,7 @@ def _write(tmp: Path, name: str, data: bytes | str) -> Path:
 
 
 BAD_INPUTS = {
-    "malformed_yaml": ("bad.yaml", "app: demo\nflows: [unclosed\n", "FE105", 3, 1),
+    "malformed_yaml": ("bad.yaml", "app: demo\nflows: [unclosed\n", "FE105", 2, 8),  # at the unclosed [
     "malformed_json": ("bad.asl.json", '{"StartAt": "A",\n "States": {"A": }\n}', "FE105", 2, 18),
     "tab_indent": ("tab.yaml", "app: demo\nfunctions:\n\tWork: {handler: a.b}\n", "FE105", 3, 1),
     "wrong_top_level": ("list.yaml", "- StartAt: A\n- States: {}\n", "FE109", 1, 1),
