@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,12 @@ from flowengine.errors import FlowengineError
 if TYPE_CHECKING:
     from flowengine.engine.trace import ExecutionTrace, StateRecord
     from flowengine.model.diagnostics import Diagnostic
+
+
+#: Writes a result's HTML report: registered by :mod:`flowengine.report` when it is imported
+#: (the testing API, the pytest plugin and the CLI import it).  The report sits layers above
+#: the engine, which may not import it; the layer above plugs itself in here instead.
+report_writer: "Callable[..., str] | None" = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,6 +104,15 @@ class ExecutionResult:
     def history_json(self, indent: int | None = None) -> str:
         """The history as JSON text: ``{"events": [...]}``, GetExecutionHistory's response shape."""
         return json.dumps({"events": self.history_events_json()}, indent=indent)
+
+    def report(self, path: str, *, source: Any = None, flow: str | None = None, force: bool = True) -> str:
+        """Write this execution's HTML report (graph by outcome, state details, timeline,
+        history: docs/report.md) to ``path``; return the path.  The flow is drawn from the
+        trace (recorded runs), or from ``source``/``flow`` (an app path or loaded app)."""
+        if report_writer is None:
+            raise FlowengineError("the report writer is not loaded: `import flowengine.report` first (the "
+                                  "testing API and the pytest plugin load it)")
+        return report_writer(self, path, source=source, flow=flow, force=force)
 
     # -- what the trace knows (Engine(record=True) / the testing API) ---------------------
 

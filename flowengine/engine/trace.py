@@ -39,6 +39,7 @@ from flowengine.engine.execution import Listener
 
 if TYPE_CHECKING:
     from flowengine.engine.execution import Execution
+    from flowengine.model.asl import StateMachine
     from flowengine.model.failure import StatesFailure
     from flowengine.engine.scope import Scope
 
@@ -187,10 +188,15 @@ class ExecutionTrace(Listener):
         self._open: dict[int, Attempt] = {}
         self._entries: dict[str, int] = {}
         self._delays: dict[int, float] = {}
+        #: the definition that ran (the top-level state machine), known from the first state
+        #: entered; the report draws it (``result.report(...)``)
+        self.machine: "StateMachine | None" = None
 
     # -- Listener ------------------------------------------------------------------------
 
     def state_entered(self, execution: "Execution", scope: "Scope", node: Any, data: Any) -> None:
+        if self.machine is None:
+            self.machine = execution.program.machine
         path = node.path or node.name
         entry = self._entries.get(path, 0)
         self._entries[path] = entry + 1

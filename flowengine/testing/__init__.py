@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import flowengine.report  # noqa: F401  (registers ExecutionResult.report; a light import)
+
 __all__ = [
     "ExecutionResult",
     "MockSet",

@@ -1,0 +1,167 @@
+// flowengine's execution report: selection, state details, timeline and history filters.
+// Hand-written, no library; the data is the JSON in #fe-data (flowengine/report/model.py).
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("fe-data").textContent);
+  var attempts = data.attempts, rows = data.history, states = data.states;
+  var byId = {};
+  rows.forEach(function (r) { byId[r.id] = r; });
+  var TIMELINE_ROWS = 1500, HISTORY_ROWS = 2000;
+
+  function el(tag, attrs, children) {
+    var e = document.createElement(tag);
+    if (attrs) Object.keys(attrs).forEach(function (k) {
+      if (k === "text") e.textContent = attrs[k]; else if (k === "cls") e.className = attrs[k]; else e.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) { if (c != null) e.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
+    return e;
+  }
+  function secs(s) {
+    if (s == null) return "";
+    if (s === 0) return "0 s";
+    var neg = s < 0; s = Math.abs(s);
+    var out;
+    if (s < 1) out = Math.round(s * 1000) + " ms";
+    else if (s < 60) out = (Math.round(s * 100) / 100) + " s";
+    else if (s < 3600) out = Math.floor(s / 60) + " m" + (s % 60 >= 1 ? " " + Math.round(s % 60) + " s" : "");
+    else if (s < 86400) out = Math.floor(s / 3600) + " h" + (s % 3600 >= 60 ? " " + Math.round((s % 3600) / 60) + " m" : "");
+    else out = Math.floor(s / 86400) + " d" + (s % 86400 >= 3600 ? " " + Math.round((s % 86400) / 3600) + " h" : "");
+    return (neg ? "-" : "") + out;
+  }
+  function pretty(text) {
+    if (text == null) return "";
+    try { return JSON.stringify(JSON.parse(text), null, 2); } catch (e) { return String(text); }
+  }
+  function jsonBlock(label, text, open) {
+    var d = el("details", {cls: "json"}, [el("summary", {text: label}), el("pre", {text: pretty(text)})]);
+    if (open) d.open = true;
+    return d;
+  }
+  function eventText(r) {
+    var d = r.details || {}, keys = Object.keys(d).filter(function (k) { return !/Details$/.test(k); });
+    return keys.map(function (k) { var v = d[k]; return k + "=" + (typeof v === "string" ? v : JSON.stringify(v)); }).join("  ");
+  }
+
+  // -- graph: outcome classes are in the SVG; selection and details here ----------------
+  var selected = null;
+  function select(id) {
+    if (selected) selected.classList.remove("selected");
+    selected = document.querySelector('.fe-graph .node[data-id="' + id + '"]');
+    if (selected) { selected.classList.add("selected"); }
+    showDetails(id);
+  }
+  function showDetails(id) {
+    var st = states[id], box = document.getElementById("details");
+    box.textContent = "";
+    if (!st) return;
+    box.appendChild(el("h2", {text: st.name}));
+    box.appendChild(el("div", {cls: "hint"}, [st.kind + " · ", el("span", {cls: "status " + st.outcome, text: st.outcome.replace("-", " ")}),
+      st.visits > 1 ? " · entered " + st.visits + " times" : ""]));
+    if (!st.attempts.length) { box.appendChild(el("p", {cls: "hint", text: "The run did not reach this state."})); return; }
+    var list = st.attempts, shown = list.slice(0, 200);
+    shown.forEach(function (i, n) {
+      var a = attempts[i];
+      var title = "Attempt " + (a.number + 1) + (a.mapIndex != null ? " · item " + a.mapIndex : "") +
+        (st.visits > 1 ? " · entry " + (a.entry + 1) : "");
+      var meta = el("div", {cls: "meta"}, [el("span", {cls: "status " + a.status, text: a.status}),
+        el("span", {text: "at +" + secs(a.start)}),
+        a.end != null ? el("span", {text: "took " + secs(a.end - a.start)}) : null,
+        a.retryDelay != null ? el("span", {cls: "delay", text: "after a " + secs(a.retryDelay) + " backoff"}) : null]);
+      var box2 = el("div", {cls: "att " + a.status, "data-attempt": String(i)}, [el("b", {text: title}), meta]);
+      if (a.error) box2.appendChild(el("div", {}, [el("span", {cls: "err", text: a.error}), a.cause ? el("div", {cls: "cause", text: a.cause}) : null]));
+      var inp = byId[a.inputEvent], out = a.outputEvent != null ? byId[a.outputEvent] : null;
+      box2.appendChild(jsonBlock("input", inp && inp.details.input, n === 0));
+      if (out) box2.appendChild(jsonBlock("output", out.details.output, n === 0));
+      var evs = el("details", {cls: "json"}, [el("summary", {text: a.events.length + " history events"})]);
+      var t = el("table");
+      a.events.forEach(function (ri) { var r = rows[ri]; t.appendChild(el("tr", {}, [el("td", {text: String(r.id)}), el("td", {text: r.type}), el("td", {cls: "d", text: eventText(r)})])); });
+      evs.appendChild(t); box2.appendChild(evs);
+      box.appendChild(box2);
+    });
+    if (list.length > shown.length) box.appendChild(el("div", {cls: "more", text: (list.length - shown.length) + " more attempts: filter the history by this state"}));
+  }
+  document.querySelectorAll(".fe-graph .node").forEach(function (n) {
+    n.addEventListener("click", function () { select(n.getAttribute("data-id")); });
+    n.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") select(n.getAttribute("data-id")); });
+  });
+
+  // -- timeline of virtual time ---------------------------------------------------------
+  function timeline() {
+    var box = document.getElementById("timeline");
+    var total = data.virtualSeconds || 0;
+    attempts.forEach(function (a) { if (a.end != null && a.end > total) total = a.end; });
+    var span = total > 0 ? total : 1;
+    function pct(t) { return (100 * t / span) + "%"; }
+    var axis = el("div", {cls: "tl-axis"}, [el("div", {cls: "tl-label", text: "state (virtual time →)"})]);
+    var track = el("div", {cls: "tl-track"});
+    for (var i = 0; i <= 4; i++) track.appendChild(el("span", {cls: "tl-tick", style: "left:" + (i === 0 ? "1.5%" : i === 4 ? "96%" : pct(span * i / 4)), text: "+" + secs(total * i / 4)}));
+    axis.appendChild(track); box.appendChild(axis);
+    var shown = attempts.slice(0, TIMELINE_ROWS);
+    var frag = document.createDocumentFragment();
+    shown.forEach(function (a, i) {
+      var label = el("div", {cls: "tl-label", title: a.state}, [a.state, a.mapIndex != null ? el("span", {cls: "ix", text: " [" + a.mapIndex + "]"}) : null,
+        a.number > 0 ? el("span", {cls: "ix", text: " retry " + a.number}) : null]);
+      if (a.node) label.addEventListener("click", function () { select(a.node); });
+      var tr = el("div", {cls: "tl-track"});
+      var end = a.end != null ? a.end : total;
+      if (a.retryDelay != null) {
+        var b0 = a.start - a.retryDelay;
+        tr.appendChild(el("div", {cls: "bar backoff", style: "left:" + pct(b0) + ";width:" + pct(a.retryDelay), title: "backoff " + secs(a.retryDelay)}));
+      }
+      var kind = a.type === "Wait" ? "wait" : a.status;
+      tr.appendChild(el("div", {cls: "bar " + kind, style: "left:" + pct(a.start) + ";width:" + pct(Math.max(0, end - a.start)),
+        title: a.state + ": " + a.status + ", " + secs(end - a.start) + (a.error ? " (" + a.error + ")" : "")}));
+      var note = [];
+      if (a.retryDelay != null) note.push("backoff " + secs(a.retryDelay));
+      if (end - a.start > 0) note.push(secs(end - a.start));
+      if (a.error) note.push(a.error);
+      if (note.length) {
+        var right = (100 * end / span) > 70;
+        tr.appendChild(el("span", {cls: "tl-note", style: right ? "right:" + (100 - 100 * (a.retryDelay != null ? a.start - a.retryDelay : a.start) / span + 0.5) + "%" : "left:" + pct(end), text: note.join(" · ")}));
+      }
+      frag.appendChild(el("div", {cls: "tl-row", "data-attempt": String(i)}, [label, tr]));
+    });
+    box.appendChild(frag);
+    if (attempts.length > shown.length) box.appendChild(el("div", {cls: "more", text: (attempts.length - shown.length) + " more attempts not drawn"}));
+  }
+
+  // -- history table with filters -------------------------------------------------------
+  function history() {
+    var stSel = document.getElementById("f-state"), tySel = document.getElementById("f-type"), text = document.getElementById("f-text");
+    var names = {}, types = {};
+    rows.forEach(function (r) { types[r.type] = 1; if (r.attempt != null) names[attempts[r.attempt].state] = 1; });
+    Object.keys(names).sort().forEach(function (n) { stSel.appendChild(el("option", {value: n, text: n})); });
+    Object.keys(types).sort().forEach(function (n) { tySel.appendChild(el("option", {value: n, text: n})); });
+    var body = document.getElementById("history-rows"), count = document.getElementById("history-count");
+    function render() {
+      var s = stSel.value, ty = tySel.value, q = text.value.toLowerCase();
+      body.textContent = "";
+      var frag = document.createDocumentFragment(), n = 0, m = 0;
+      rows.forEach(function (r) {
+        var state = r.attempt != null ? attempts[r.attempt].state : "";
+        if (s && state !== s) return;
+        if (ty && r.type !== ty) return;
+        var detail = eventText(r);
+        if (q && (r.type + " " + state + " " + detail).toLowerCase().indexOf(q) < 0) return;
+        m++;
+        if (n >= HISTORY_ROWS) return;
+        n++;
+        frag.appendChild(el("tr", {cls: /Failed|TimedOut|Aborted/.test(r.type) ? "ev-error" : ""}, [el("td", {text: String(r.id)}),
+          el("td", {text: "+" + secs(r.t)}), el("td", {text: r.type}), el("td", {text: state}), el("td", {cls: "d", title: detail, text: detail})]));
+      });
+      body.appendChild(frag);
+      count.textContent = m === rows.length ? rows.length + " events" : m + " of " + rows.length + " events" + (m > n ? " (first " + n + " shown)" : "");
+    }
+    [stSel, tySel].forEach(function (x) { x.addEventListener("change", render); });
+    text.addEventListener("input", render);
+    render();
+  }
+
+  timeline();
+  history();
+  // open on the state that failed, else the first one entered
+  var first = null;
+  Object.keys(states).forEach(function (id) { if (!first && states[id].outcome === "failed") first = id; });
+  if (!first && attempts.length && attempts[0].node) first = attempts[0].node;
+  if (first) select(first);
+})();
