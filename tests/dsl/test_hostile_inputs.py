@@ -208,3 +208,53 @@ def test_plain_yaml_collections_still_load(tmp_path: Path) -> None:
     f = tmp_path / "f.asl.yaml"
     f.write_text("StartAt: A\nStates:\n  A: !!map {Type: Pass, Result: !!seq [1, 2], End: true}\n")
     assert load(f).app.flows["f"].asl["States"]["A"]["Result"] == [1, 2]
+
+
+# -- definition_file ------------------------------------------------------------------------
+
+
+def _definition_file_app(tmp_path: Path, given: str) -> Path:
+    app = tmp_path / "app" / "app.yaml"
+    app.parent.mkdir(exist_ok=True)
+    app.write_text(f"app: x\nflows:\n  F:\n    definition_file: {given}\n", encoding="utf-8")
+    return app
+
+
+@pytest.mark.parametrize("given", ["/etc/passwd", "../secret.asl.json", "sub/../../secret.asl.json", "link.asl.json"])
+def test_definition_file_is_confined_to_the_app_directory(given: str, tmp_path: Path) -> None:
+    from flowengine.validate import validate_app
+
+    secret = tmp_path / "secret.asl.json"
+    secret.write_text('{"s3cr3t:*:19000:0:99999:7:::": 1}')
+    app = _definition_file_app(tmp_path, given)
+    (app.parent / "link.asl.json").symlink_to(secret)
+    diags = validate_app(load(app))
+    assert [(d.code, d.span.line, d.span.col) for d in diags] == [("FE110", 4, 22)]
+    assert diags[0].message == f"definition_file '{given}' is outside the app's directory"
+    assert "s3cr3t" not in diags[0].format()
+
+
+def test_a_definition_file_that_is_no_definition_is_not_echoed(tmp_path: Path) -> None:
+    from flowengine.validate import validate_app
+
+    app = _definition_file_app(tmp_path, "notes.yaml")
+    (app.parent / "notes.yaml").write_text("s3cr3t: '*:19000:0:99999:7:::'\ndaemon: x\n")
+    diags = validate_app(load(app))
+    assert [d.code for d in diags] == ["FE111"]
+    assert "s3cr3t" not in diags[0].format() and "19000" not in diags[0].format()
+
+
+def test_a_definition_file_inside_the_app_directory_loads(tmp_path: Path) -> None:
+    app = _definition_file_app(tmp_path, "flows/f.asl.json")
+    (app.parent / "flows").mkdir()
+    (app.parent / "flows" / "f.asl.json").write_text(PASS)
+    assert load(app).app.flows["F"].definition.start_at == "A"
+
+
+@needs_fifo
+def test_a_definition_file_that_is_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    app = _definition_file_app(tmp_path, "pipe.asl.json")
+    os.mkfifo(app.parent / "pipe.asl.json")
+    proc = cli_subprocess(["validate", str(app)])
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # a problem of the app, as a missing definition_file
+    assert "app.yaml:4:22: FE101 definition_file 'pipe.asl.json': is a FIFO (named pipe), not a regular file" in proc.stdout
