@@ -39,6 +39,7 @@ from flowengine.errors import FlowengineError, LoadError, MockConfigError
 from flowengine.model.app import App
 from flowengine.model.asl import MapState, ParallelState, StateMachine, TaskState
 from flowengine.model.diagnostics import Diagnostic, Severity, Span
+from flowengine.integrations.scaffold import infer
 from flowengine.integrations.mocks import (
     Mock,
     MockCallContext,
@@ -61,6 +62,7 @@ __all__ = [
     "mock_config_from_dict",
     "scaffold",
     "scaffold_command",
+    "scaffold_input",
     "write_scaffold",
 ]
 
@@ -511,7 +513,9 @@ def scaffold(app: App | Any, flow_name: str, *, test_case: str = "HappyPath") ->
         known = list(app.flows)
         raise ScaffoldError(f"no flow '{flow_name}' in app '{app.name}'; "
                             + (_suggest(flow_name, known) or f"its flows are: {', '.join(known) or 'none'}"))
-    tasks = list(_tasks(app.flows[flow_name].definition))
+    definition = app.flows[flow_name].definition
+    inferred = infer(definition)
+    tasks = list(_tasks(definition))
     names = [s.name for s, _ in tasks]
     states: dict[str, str] = {}
     responses: dict[str, Any] = {}
@@ -522,11 +526,22 @@ def scaffold(app: App | Any, flow_name: str, *, test_case: str = "HappyPath") ->
         states[key] = response
         # Map iterations share the state's invocation counter: one response per item.
         invocations = MAP_TASK_INVOCATIONS if in_map else "0"
-        responses[response] = {invocations: {"Return": _placeholder(s.resource, f"{flow_name}/{s.path or s.name}")}}
+        placeholder = _placeholder(s.resource, f"{flow_name}/{s.path or s.name}")
+        responses[response] = {invocations: {"Return": inferred.result_for(s.path or s.name, placeholder)}}
     return {
         "StateMachines": {flow_name: {"TestCases": {test_case: states}}},
         "MockedResponses": responses,
     }
+
+
+def scaffold_input(app: App | Any, flow_name: str) -> Any:
+    """An execution input with what the flow's happy path reads from it (``{}`` when it
+    reads nothing): the input to run a scaffolded HappyPath with."""
+    app = getattr(app, "app", app)
+    if flow_name not in app.flows:
+        raise ScaffoldError(f"no flow '{flow_name}' in app '{app.name}'")
+    need = infer(app.flows[flow_name].definition).input
+    return {} if need.empty else need.materialize("input")
 
 
 def write_scaffold(path: str, data: dict[str, Any], force: bool = False) -> None:
@@ -590,4 +605,19 @@ def scaffold_command(app_path: str, flow: str | None, out: str | None, force: bo
         say(f"flowengine mocks scaffold: cannot write {out}: {exc.strerror or exc}")
         return 2
     say(f"wrote {out}: test case HappyPath of {flow}, {count} Task state{'s' if count != 1 else ''} mocked")
+    say(f"run it: {run_command(app_path, flow if len(flows) > 1 else None, out, scaffold_input(loaded.app, flow))}")
     return 0
+
+
+def run_command(app_path: str, flow: str | None, mock_path: str, input_value: Any) -> str:
+    """The ``flowengine run`` command line that runs a scaffold's HappyPath, with the
+    execution input the happy path reads (none when it reads nothing)."""
+    import shlex
+
+    parts = ["flowengine", "run", app_path]
+    if flow is not None:
+        parts += ["--flow", flow]
+    parts += ["--mock", mock_path, "--test-case", "HappyPath"]
+    if input_value != {}:
+        parts += ["--input", json.dumps(input_value, separators=(",", ":"), ensure_ascii=False)]
+    return shlex.join(parts)

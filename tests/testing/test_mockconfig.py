@@ -299,7 +299,11 @@ def test_scaffold_for_orders_covers_every_task_and_loads(orders, tmp_path: Path)
     cases = data["StateMachines"]["PlaceOrder"]["TestCases"]
     assert list(cases) == ["HappyPath"]
     assert list(cases["HappyPath"]) == ["Validate", "Reserve", "Charge", "ShipOne", "Notify"]
-    assert data["MockedResponses"]["MockedValidateSuccess"] == {"0": {"Return": {}}}
+    # Validate's result is read on: CheckSize compares $.total (the first rule leads on: > 1000),
+    # the Map iterates $.items and its ItemSelector reads orderId, sku and quantity
+    validated = data["MockedResponses"]["MockedValidateSuccess"]["0"]["Return"]
+    assert validated["total"] > 1000
+    assert set(validated) == {"orderId", "items", "total"} and set(validated["items"][0]) == {"sku", "quantity"}
     # Tasks inside a Map answer one invocation per item
     assert list(data["MockedResponses"]["MockedShipOneSuccess"]) == ["0-99"]
     assert list(data["MockedResponses"]["MockedReserveSuccess"]) == ["0-99"]
