@@ -16,14 +16,16 @@ can and leaves the reporting to :mod:`flowengine.validate`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from flowengine.dsl.asl import build_state_machine
 from flowengine.dsl.durations import parse_duration, seconds
-from flowengine.dsl.source import Pointer, Source, SubSource, load_file, load_text, source_from_value
+from flowengine.dsl.source import Pointer, Source, SubSource, load_file, load_text, read_text, source_from_value
 from flowengine.errors import LoadError
 from flowengine.model.app import App, Flow, Function, Resource, Rollout, Trigger
 from flowengine.model.asl import Loc
@@ -52,6 +54,9 @@ class LoadedApp:
     load_diagnostics: list[Diagnostic] = field(default_factory=list)
     #: Flows whose ``definition_file`` could not be loaded (their definitions are empty).
     unloaded_flows: frozenset[str] = frozenset()
+    #: For a SAM/CloudFormation template: the :class:`flowengine.dsl.sam.TemplateInfo`
+    #: (the document, the parameter values used, how each flow and function was written).
+    template: Any = None
 
 
 def is_plain_asl(value: Any) -> bool:
@@ -61,9 +66,63 @@ def is_plain_asl(value: Any) -> bool:
     )
 
 
-def load(path: str | os.PathLike[str]) -> LoadedApp:
-    """Load an app file or a plain ASL file (JSON or YAML) from disk."""
-    return from_source(load_file(os.fspath(path)))
+@dataclass(frozen=True)
+class LoadOptions:
+    """What :func:`load` applies to the files it loads unless told otherwise: template
+    ``parameters`` (``--parameter-overrides``) and plain-ASL ``substitutions``
+    (``--substitute``/``--substitutions``).  Set for a command with :func:`load_options`."""
+
+    parameters: dict[str, Any] = field(default_factory=dict)
+    substitutions: dict[str, Any] = field(default_factory=dict)
+
+
+_LOAD_OPTIONS = [LoadOptions()]
+
+
+@contextlib.contextmanager
+def load_options(*, parameters: dict[str, Any] | None = None,
+                 substitutions: dict[str, Any] | None = None) -> Iterator[LoadOptions]:
+    """While the block runs, every :func:`load` (the CLI's, and the loads inside ``up``,
+    ``send``, ``graph`` and ``mocks scaffold``) uses these parameters and substitutions.
+    Process-wide (not per thread): meant for one command at a time."""
+    options = LoadOptions(dict(parameters or {}), dict(substitutions or {}))
+    _LOAD_OPTIONS.append(options)
+    try:
+        yield options
+    finally:
+        _LOAD_OPTIONS.remove(options)
+
+
+def load(path: str | os.PathLike[str], *, parameters: dict[str, Any] | None = None,
+         substitutions: dict[str, Any] | None = None) -> LoadedApp:
+    """Load an app file, a plain ASL file (JSON or YAML) or a SAM/CloudFormation template
+    from disk.
+
+    ``parameters`` override a template's Parameters (see
+    :func:`flowengine.dsl.sam.load_template`); ``substitutions`` fill ``${Name}``
+    placeholders of a plain ASL file, as DefinitionSubstitutions would (placeholders left
+    unfilled are FE906 warnings; one standing where JSON wants a number, such as
+    ``"MaxConcurrency": ${N}``, still loads).  Both default to :func:`load_options`."""
+    from flowengine.dsl import sam
+    from flowengine.dsl.substitutions import load_definition_text, unresolved_diagnostics
+
+    path = os.fspath(path)
+    options = _LOAD_OPTIONS[-1]
+    parameters = options.parameters if parameters is None else parameters
+    substitutions = options.substitutions if substitutions is None else substitutions
+    text = read_text(path)
+    if sam.looks_like_template(text):
+        return sam.load_template_text_as_app(text, path, parameters=parameters)
+    if "${" in text and not re.search(r"^app\s*:", text, re.M):
+        source, left = load_definition_text(text, path, substitutions)
+        if is_plain_asl(source.value):
+            loaded = from_source(source)
+            loaded.load_diagnostics.extend(unresolved_diagnostics(left))
+            return loaded
+    source = load_text(text, path)
+    if sam.is_template(source.value):
+        return sam.from_template_source(source, parameters=parameters, text=text)
+    return from_source(source)
 
 
 def loads(text: str, path: str = "<string>") -> LoadedApp:

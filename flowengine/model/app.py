@@ -49,6 +49,9 @@ class Function:
     reads: tuple[str, ...] = ()  # resource names the function reads
     writes: tuple[str, ...] = ()  # resource names the function writes (event-loop check, IAM)
     local_duration_seconds: float | None = None  # modelled time of a local invocation; not compiled
+    #: absolute directories this function's handler imports from, first: a SAM function's
+    #: CodeUri and local Layers (empty: the app's ``code_paths``)
+    code_paths: tuple[str, ...] = ()
     loc: Loc = field(default_factory=Loc)
 
     @property

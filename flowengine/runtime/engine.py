@@ -248,8 +248,11 @@ class Engine:
                 settings = given.over(settings)
             elif given is not None:
                 settings.handler = given
+            if settings.handler is None and not function.runtime.startswith("python"):
+                settings.handler = _other_runtime(name, function.runtime)  # a template's Node.js/Java... function
             if settings.handler is None:
-                settings.handler = import_handler(function.handler, app.code_paths, name, settings.environment)
+                settings.handler = import_handler(function.handler, function.code_paths or app.code_paths, name,
+                                                  settings.environment)
             self.lambdas.add(name, settings)
 
     @property
@@ -433,6 +436,19 @@ class Engine:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class UnsupportedRuntime(Exception):
+    """Raised by a function whose runtime is not Python (from a SAM template) when invoked."""
+
+
+def _other_runtime(name: str, runtime: str) -> Callable[..., Any]:
+    """The local stand-in of a function flowengine cannot run: it fails every invocation,
+    saying so; mock the Tasks that call it."""
+    def handler(event: Any, context: Any) -> Any:
+        raise UnsupportedRuntime(f"function '{name}' runs {runtime}: flowengine runs Python handlers only "
+                                 "(mock the Task that calls it: flowengine mocks scaffold)")
+    return handler
 
 
 def read_input_option(text: str | None) -> Any:

@@ -94,6 +94,8 @@ def check(loaded: LoadedApp, out: list[Diagnostic]) -> None:
     """Every app-level problem of an app file (nothing for a plain ASL file)."""
     if loaded.app.plain_asl or not isinstance(loaded.source.value, dict):
         return
+    if loaded.template is not None:  # a SAM/CloudFormation template: dsl.sam reported its problems (FE9xx)
+        return
     a = _App(loaded, out)
     _top(a)
     _functions(a)
