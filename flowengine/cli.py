@@ -462,6 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "the function, without importing it (default: on; --no-check-handlers skips it)")
     v.add_argument("--ignore", action="append", metavar="CODE[,CODE]", default=[],
                    help="silence these warning codes, e.g. --ignore FE230 (errors are always reported)")
+    _source_options(v)
     v.set_defaults(func=cmd_validate)
 
     s = sub.add_parser("schema", help="print the app file's JSON Schema (for editors)")
@@ -494,6 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     aws.add_argument("--region", help="the AWS region (default: as the AWS CLI finds it)")
     aws.add_argument("--profile", help="the AWS CLI profile for credentials and region")
     aws.add_argument("--endpoint-url", help="an AWS-compatible endpoint (e.g. a moto server)")
+    _source_options(r)
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("compile", help="write ASL + an AWS SAM template")
@@ -504,6 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--check", action="store_true",
                    help="then run the SAM transform and cfn-lint on the written template, offline "
                         "(needs pip install 'flowengine[check]'); findings exit 1")
+    _source_options(c, substitutions=False)
     c.set_defaults(func=cmd_compile)
 
     d = sub.add_parser("deploy", help="compile and deploy to AWS with CloudFormation change sets")
@@ -528,6 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run on the virtual clock instead of the real one (a day of schedules in moments)")
     u.add_argument("--duration", type=_duration_arg, help="how long to run, e.g. 10m or 1d (default: until Ctrl-C; one day with --virtual)")
     u.add_argument("--seed", type=int, default=None, help="seed of the random source")
+    _source_options(u, substitutions=False)
     u.set_defaults(func=cmd_up)
 
     sn = sub.add_parser("send", help="send one event into the running `flowengine up` of the app, or a fresh runtime")
@@ -538,6 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="use a fresh runtime even when `flowengine up` is running this app")
     _event_delivery_options(sn)
     sn.add_argument("--seed", type=int, default=0, help="seed of the random source")
+    _source_options(sn, substitutions=False)
     sn.set_defaults(func=cmd_send)
 
     gr = sub.add_parser("graph", help="draw a flow (Mermaid or DOT), optionally with a run's path overlaid")
@@ -549,6 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     gr.add_argument("--path", metavar="RUN.json", help="overlay the path of a run saved with `flowengine run --json`")
     gr.add_argument("--input", metavar="JSON", help="run the flow locally with this input (JSON or @file) and overlay its path")
+    _source_options(gr)
     gr.set_defaults(func=cmd_graph)
 
     e = sub.add_parser("event", help="event payloads in AWS's shapes")
@@ -568,6 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     ms.add_argument("--flow", help="the flow (required when the app has several)")
     ms.add_argument("--out", help="file to write (JSON, or YAML by its extension); stdout when absent")
     ms.add_argument("--force", action="store_true", help="overwrite an existing file")
+    _source_options(ms)
     ms.set_defaults(func=cmd_mocks_scaffold)
     _finish_parsers(p)
     return p
@@ -652,6 +659,47 @@ def _event_delivery_options(parser: argparse.ArgumentParser, prefix: str = "") -
                         help=f"{prefix}with an S3 event, store FILE as the object it names, so handlers can read it")
 
 
+def _source_options(parser: argparse.ArgumentParser, *, substitutions: bool = True) -> None:
+    """--parameter-overrides (templates) and --substitute/--substitutions (plain ASL)."""
+    parser.add_argument("--parameter-overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="for a SAM/CloudFormation template: values of its Parameters, as `sam deploy` takes "
+                             "them (repeat, or several in one quoted argument); a name that is no parameter gives "
+                             "the value of that Fn::ImportValue export")
+    if substitutions:
+        parser.add_argument("--substitute", action="append", default=[], metavar="NAME=VALUE",
+                            help="for a plain ASL file: fill its ${NAME} placeholders as DefinitionSubstitutions "
+                                 "would (repeat for each; a number stays a number where the file expects one)")
+        parser.add_argument("--substitutions", metavar="FILE.json",
+                            help="for a plain ASL file: a JSON mapping of placeholder names to values "
+                                 "(--substitute wins over it)")
+
+
+def _load_options(args: argparse.Namespace) -> Any:
+    """The context in which the command's files load (dsl.app.load_options), or the usage
+    problem of the options as a string."""
+    import contextlib
+
+    overrides, substitute, file = (getattr(args, "parameter_overrides", None) or [],
+                                   getattr(args, "substitute", None) or [], getattr(args, "substitutions", None))
+    if not (overrides or substitute or file):
+        return contextlib.nullcontext()
+    from flowengine.dsl.app import load_options
+    from flowengine.dsl.substitutions import parse_assignments, read_substitutions_file
+    from flowengine.errors import LoadError
+
+    try:
+        parameters = parse_assignments(overrides, "--parameter-overrides")
+        values: dict[str, Any] = {}
+        if file:
+            values.update(read_substitutions_file(file))
+        values.update(parse_assignments(substitute, "--substitute"))
+    except ValueError as exc:
+        return str(exc)
+    except LoadError as exc:
+        return "--substitutions " + "; ".join(d.format() for d in exc.diagnostics)
+    return load_options(parameters=parameters, substitutions=values)
+
+
 def _version() -> str:
     from flowengine import __version__
 
@@ -668,7 +716,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return int(args.func(args))
+        options = _load_options(args)
+        if isinstance(options, str):
+            print(f"flowengine {args.command}: {options}", file=sys.stderr)
+            return EXIT_USAGE
+        with options:
+            return int(args.func(args))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
