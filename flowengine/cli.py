@@ -711,7 +711,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extras = parser.parse_known_args(argv)
     if extras:  # reported by the (sub)command that was given them, with its own usage
         leaf = getattr(args, "_parser", parser)
-        (leaf if isinstance(leaf, _Parser) else parser).unrecognized(extras)
+        if isinstance(leaf, _Parser):
+            leaf.unrecognized(extras)
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE

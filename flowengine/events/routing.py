@@ -192,6 +192,8 @@ class Router:
 
     def __init__(self, app: App, bucket_names: Mapping[str, str]) -> None:
         self.app = app
+        #: each bucket resource's name as events carry it (local or deployed)
+        self.bucket_names: dict[str, str] = dict(bucket_names)
         self.s3: dict[str, list[S3Notification]] = {}
         self.rules: dict[str | None, list[BusRule]] = {}
         self.subscriptions: dict[str, list[Subscription]] = {}
@@ -257,7 +259,212 @@ class Router:
         return next((t for t in self.app.triggers if t.name == name), None)
 
 
+# --- why no trigger took an event ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """One trigger that did not take an event: why, and how close it came (0..1; the share of
+    its conditions the event met, weighted so that the right source counts for most)."""
+
+    trigger: Trigger
+    reason: str
+    closeness: float
+
+    def format(self) -> str:
+        t = self.trigger
+        return f"trigger {t.name} ({t.target_kind} {t.target}): {self.reason}"
+
+
+def explain_refusals(router: Router, event: Any, *, bus: str | None = None) -> list[Refusal]:
+    """Why each of the app's triggers refused ``event`` (as :meth:`AppRuntime.send` would
+    route it, sent to ``bus``: a bus resource, None or ``default`` for the default bus),
+    closest first.  Pure, like the rest of the router: for the message of an event that
+    started nothing (prefix, suffix, event type, bucket, bus, which pattern field)."""
+    kind, view = _event_kind(router, event)
+    sent_bus = None if bus in (None, "default") else bus
+    out: list[Refusal] = []
+    for t in router.app.triggers:
+        found = _refusal(router, t, kind, view, sent_bus)
+        if found is not None:
+            out.append(Refusal(t, found[1], found[0]))
+    out.sort(key=lambda r: -r.closeness)
+    return out
+
+
+def describe_refusals(refusals: list[Refusal], *, limit: int = 3) -> str:
+    """The closest ``limit`` refusals as indented lines (empty when there are none)."""
+    near = [r for r in refusals if r.closeness > 0] or refusals
+    lines = [r.format() for r in near[:limit]]
+    more = len(refusals) - len(lines)
+    if more > 0:
+        lines.append(f"({more} other trigger{'s' if more != 1 else ''} further off)")
+    return "".join(f"\n  {line}" for line in lines)
+
+
+_KIND_WORDS = {"s3": "an S3 notification", "sqs": "SQS records", "sns": "an SNS notification",
+               "events": "an EventBridge event", "api": "an API Gateway request", "other": "an event of no known kind"}
+_SOURCE_WORDS = {"bucket": "S3 notifications of bucket {r}", "queue": "messages of queue {r}",
+                 "topic": "messages of topic {r}", "event_pattern": "EventBridge events on bus {r}",
+                 "schedule": "its schedule {s}", "api": "API Gateway requests"}
+
+
+def _event_kind(router: Router, event: Any) -> tuple[str, Any]:
+    """What kind of event this is, and the part of it the triggers look at."""
+    if not isinstance(event, Mapping):
+        return "other", event
+    records = event.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], Mapping):
+        source = records[0].get("eventSource") or records[0].get("EventSource")
+        kind = {"aws:s3": "s3", "aws:sqs": "sqs", "aws:sns": "sns"}.get(str(source), "other")
+        return kind, [r for r in records if isinstance(r, Mapping)]
+    if "detail-type" in event and "source" in event:
+        return "events", _with_local_bucket(router, event)
+    if "Source" in event and "DetailType" in event:  # a PutEvents entry
+        import json
+
+        detail = event.get("Detail", "{}")
+        try:
+            parsed = json.loads(detail) if isinstance(detail, str) else detail
+        except ValueError:
+            parsed = {}
+        return "events", {"source": event.get("Source"), "detail-type": event.get("DetailType"), "detail": parsed}
+    if "httpMethod" in event or "routeKey" in event:
+        return "api", event
+    return "other", event
+
+
+def _with_local_bucket(router: Router, event: Mapping[str, Any]) -> Mapping[str, Any]:
+    detail = event.get("detail")
+    if event.get("source") != "aws.s3" or not isinstance(detail, Mapping) or not isinstance(detail.get("bucket"), Mapping):
+        return event
+    resource = _bucket_resource(router, str(detail["bucket"].get("name", "")))
+    if resource is None or resource not in router.bucket_names:
+        return event
+    return {**event, "detail": {**detail, "bucket": {**detail["bucket"], "name": router.bucket_names[resource]}}}
+
+
+def _bucket_resource(router: Router, name: str) -> str | None:
+    for resource, local in router.bucket_names.items():
+        if name in (resource, local) or name.lower() == resource.lower():
+            return resource
+    return None
+
+
+def _last(arn: Any) -> str:
+    return str(arn).rsplit(":", 1)[-1]
+
+
+def _refusal(router: Router, t: Trigger, kind: str, view: Any, bus: str | None) -> tuple[float, str] | None:
+    """(closeness, reason) for one trigger, or None if it would take the event."""
+    o = t.options
+    listens = _SOURCE_WORDS.get(t.source, t.source).format(r=t.resource or "default", s=o.get("schedule"))
+    elsewhere = (0.0, f"takes {listens}; this is {_KIND_WORDS[kind]}")
+    if t.source == "bucket" and kind == "s3":
+        best: tuple[float, str] | None = (0.0, "")
+        for record in view:
+            s3 = record.get("s3") if isinstance(record.get("s3"), Mapping) else {}
+            name = str((s3.get("bucket") or {}).get("name", ""))
+            if _bucket_resource(router, name) != t.resource:
+                found: tuple[float, str] | None = (0.2, f"listens on bucket {t.resource}; the event is for bucket {name}")
+            else:
+                found = _s3_filter_refusal(o, str(record.get("eventName", "")),
+                                           str((s3.get("object") or {}).get("key", "")))
+            if found is None:
+                return None
+            best = max(best, found) if best is not None else found
+        return best
+    if t.source == "bucket" and kind == "events" and goes_through_eventbridge(t):
+        rule = next((r for r in router.rules.get(None, []) if r.trigger is t), None)
+        return _rule_refusal(rule, view, bus) if rule is not None else None
+    if t.source == "event_pattern" and kind == "events":
+        rule = next((r for rules in router.rules.values() for r in rules if r.trigger is t), None)
+        return _rule_refusal(rule, view, bus) if rule is not None else None
+    if t.source == "topic" and kind == "sns":
+        sub = next((x for subs in router.subscriptions.values() for x in subs if x.trigger is t), None)
+        for record in view:
+            sns = record.get("Sns") if isinstance(record.get("Sns"), Mapping) else {}
+            topic = _last(sns.get("TopicArn", ""))
+            if topic.lower() != str(t.resource).lower() and not topic.endswith(str(t.resource)):
+                return 0.2, f"subscribes to topic {t.resource}; the message is on topic {topic}"
+            if sub is None or sub.policy is None:
+                return None
+            miss = sub.policy.explain(sns.get("MessageAttributes") or {}, body=sns.get("Message"))
+            if miss is None:
+                return None
+            return 0.4 + 0.5 * miss.closeness, "its filter_policy refuses the message: " + "; ".join(
+                r for _, r in miss.refused)
+    if t.source == "queue" and kind == "sqs":
+        queues = {_last(r.get("eventSourceARN", "")) for r in view}
+        if not any(q == t.resource or q.lower() == str(t.resource).lower() for q in queues):
+            return 0.2, f"reads queue {t.resource}; the records are from queue {', '.join(sorted(queues))}"
+        return None
+    if t.source == "schedule" and kind == "events" and view.get("detail-type") == "Scheduled Event":
+        return 0.3, (f"fires on its schedule {o.get('schedule')}; a Scheduled Event reaches it only when its "
+                     f"resources name the rule (flowengine event generate schedule --rule-arn ...:rule/NAME)")
+    if t.source == "api" and kind == "api":
+        route = next((r for r in router.api if r.trigger is t), None)
+        if route is None:
+            return None
+        if "routeKey" in view:
+            method = str((view.get("requestContext") or {}).get("http", {}).get("method", "GET"))
+            path = str(view.get("rawPath", "/"))
+        else:
+            method, path = str(view.get("httpMethod", "GET")), str(view.get("path", "/"))
+        if route.matches(method, path):
+            return None
+        same_method = route.method in ("ANY", method.upper())
+        return (0.6 if same_method else 0.3), f"takes {route.method} {route.path}; the request is {method} {path}"
+    return elsewhere
+
+
+def _s3_filter_refusal(options: Mapping[str, Any], event_name: str, encoded_key: str) -> tuple[float, str] | None:
+    """Why a bucket trigger's events/prefix/suffix refuse one S3 record (None: it takes it)."""
+    from urllib.parse import unquote_plus
+
+    from flowengine.lang.filters import S3KeyFilter, S3NotificationFilter, s3_event_matches
+
+    try:
+        wanted = S3NotificationFilter.from_options(options)
+    except ValueError:
+        return None
+    key = unquote_plus(encoded_key)
+    reasons: list[str] = []
+    checks = 1
+    if not any(s3_event_matches(e, event_name) for e in wanted.events):
+        reasons.append(f"it takes {', '.join(wanted.events)}; the event is {event_name or 'unnamed'}")
+    prefix, suffix = wanted.key.prefix, wanted.key.suffix
+    if prefix:
+        checks += 1
+        if not S3KeyFilter(prefix=prefix).matches_encoded(encoded_key):
+            reasons.append(f"key '{key}' does not start with prefix '{prefix}'")
+    if suffix:
+        checks += 1
+        if not S3KeyFilter(suffix=suffix).matches_encoded(encoded_key):
+            reasons.append(f"key '{key}' does not end with suffix '{suffix}'")
+    if not reasons:
+        return None
+    return 0.4 + 0.5 * (checks - len(reasons)) / checks, "; ".join(reasons)
+
+
+def _rule_refusal(rule: BusRule, event: Mapping[str, Any], bus: str | None) -> tuple[float, str] | None:
+    """Why an EventBridge rule refuses an event sent to ``bus``: the bus, and the pattern's fields."""
+    miss = rule.pattern.explain(event) if rule.pattern is not None else None
+    fields = "; ".join(r for _, r in miss.refused) if miss is not None else ""
+    if rule.bus != bus:
+        where = f"bus {rule.bus}" if rule.bus else "the default bus"
+        sent = f"bus {bus}" if bus else "the default bus"
+        flag = f" (send it there with --bus {rule.bus})" if rule.bus else " (send it there without --bus)"
+        if miss is None:
+            return 0.95, f"listens on {where}; the event went to {sent}{flag}"
+        return 0.2 + 0.3 * miss.closeness, f"listens on {where}, not {sent}{flag}; and {fields}"
+    if miss is None:
+        return None
+    return 0.4 + 0.5 * miss.closeness, fields
+
+
 __all__ = [
-    "DEFAULT_BUS", "ApiRoute", "BusRule", "QueueMapping", "Route", "Router", "S3Notification", "ScheduledRule",
-    "Subscription", "goes_through_eventbridge", "s3_key_filter", "s3_rule_pattern",
+    "DEFAULT_BUS", "ApiRoute", "BusRule", "QueueMapping", "Refusal", "Route", "Router", "S3Notification",
+    "ScheduledRule", "Subscription", "describe_refusals", "explain_refusals", "goes_through_eventbridge",
+    "s3_key_filter", "s3_rule_pattern",
 ]

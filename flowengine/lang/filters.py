@@ -25,7 +25,7 @@ from typing import Any, Literal
 from urllib.parse import quote_plus
 
 from flowengine.errors import FlowengineError
-from flowengine.lang.patterns import Dialect, EventPattern, PatternError, compile_rules
+from flowengine.lang.patterns import Dialect, EventPattern, PatternError, PatternMiss, compile_rules
 
 __all__ = [
     "S3_EVENT_ALIASES",
@@ -106,6 +106,22 @@ class FilterPolicy:
         if not isinstance(message, Mapping) or not message:
             return False
         return self._pattern.matches(attributes_as_values(message))
+
+    def explain(self, attributes: Any, *, body: Any = None) -> PatternMiss | None:
+        """Why a message with these attributes (or, with scope ``MessageBody``, this body) does
+        not pass, field by field (see :meth:`EventPattern.explain`); None if it passes."""
+        if self.scope == "MessageBody":
+            if isinstance(body, str):
+                try:
+                    body = json.loads(body)
+                except ValueError:
+                    body = None
+            if not isinstance(body, Mapping):
+                return PatternMiss(0, 1, (("", "the message body is not a JSON object"),))
+            return self._pattern.explain(body)
+        if not isinstance(attributes, Mapping) or not attributes:
+            return PatternMiss(0, 1, (("", "the message has no attributes (a filter policy matches none then)"),))
+        return self._pattern.explain(attributes_as_values(attributes))
 
 
 def compile_filter_policy(policy: Mapping[str, Any] | str, scope: FilterPolicyScope = "MessageAttributes") -> FilterPolicy:

@@ -41,7 +41,7 @@ from typing import Any
 
 from flowengine.errors import FlowengineError
 
-__all__ = ["EventPattern", "PatternError", "compile_pattern", "format_path"]
+__all__ = ["EventPattern", "PatternError", "PatternMiss", "compile_pattern", "format_path"]
 
 #: A place inside a pattern: keys and list indices from the root (``("detail", "state", 0)``).
 Pointer = tuple[str | int, ...]
@@ -635,6 +635,47 @@ class EventPattern:
         leaves = self._leaves(event)
         return any(_match_branch(branch, leaves) for branch in self._branches)
 
+    def explain(self, event: Mapping[str, Any]) -> PatternMiss | None:
+        """Why ``event`` does not match: the fields of the closest alternative (``$or``) that
+        refuse it, each with the event's value and what the pattern wants; None if it matches.
+
+        For messages ("the rule wants detail-type "OrderPlaced", the event has "OrderCreated""),
+        not for deciding: :meth:`matches` decides.
+        """
+        if not isinstance(event, Mapping) or self.matches(event):
+            return None
+        leaves = self._leaves(event)
+        best: PatternMiss | None = None
+        for branch in self._branches:
+            refused: list[tuple[str, str]] = []
+            for name, _all, value_matchers, absent_ok in branch:
+                found = leaves.get(name)
+                wants = self._wanted(name)
+                if not found:
+                    if not absent_ok:
+                        refused.append((name, f"the event has no {name}" + (f"; the pattern wants {wants}" if wants else "")))
+                    continue
+                if not any(m.match(value) for value, _ in found for m in value_matchers):
+                    has = ", ".join(dict.fromkeys(json.dumps(v, default=str) for v, _ in found[:3]))
+                    refused.append((name, f"the event has {name} {has}" + (f"; the pattern wants {wants}" if wants else "")))
+            miss = PatternMiss(len(branch) - len(refused), len(branch), tuple(refused) or (
+                ("", "each field matches, but not within one element of an array (fields matched together must "
+                     "come from the same element)"),))
+            if best is None or (miss.matched / max(miss.total, 1)) > (best.matched / max(best.total, 1)):
+                best = miss
+        return best
+
+    def _wanted(self, name: str) -> str | None:
+        """The pattern's values for a flattened field name, as written (None under ``$or``)."""
+        node: Any = self.pattern
+        for part in name.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return None
+            node = node[part]
+        if isinstance(node, list) and len(node) == 1:
+            return json.dumps(node[0], default=str)
+        return f"one of {json.dumps(node, default=str)}" if isinstance(node, list) else None
+
     def _leaves(self, event: Mapping[str, Any]) -> _Leaves:
         """The event's leaves under the pattern's paths, each with the array elements it sits in."""
         leaves: _Leaves = {}
@@ -657,6 +698,21 @@ class EventPattern:
 
         walk(event, "", ())
         return leaves
+
+
+@dataclass(frozen=True)
+class PatternMiss:
+    """The closest a pattern came to an event: ``matched`` of ``total`` fields, and why each
+    refusing field refused (``(field, reason)``; field ``""`` for an array-consistency miss)."""
+
+    matched: int
+    total: int
+    refused: tuple[tuple[str, str], ...]
+
+    @property
+    def closeness(self) -> float:
+        """The share of fields that matched, 0..1."""
+        return self.matched / self.total if self.total else 0.0
 
 
 def _match_branch(fields: tuple[_Field, ...], leaves: _Leaves) -> bool:

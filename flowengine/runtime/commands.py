@@ -230,7 +230,7 @@ def send_command(app_path: str, event_json_or_path: Any, *, advance: _dt.timedel
                 idle = runtime.run_until_idle()
             out.write(_summary(runtime) + "\n")
             if not runtime.log.of("route") and not runtime.log.of("sqs") and not runtime.recursion_stops:
-                out.write(f"no trigger matched the event{_bus_hint(runtime, event, bus)}\n")
+                out.write(f"no trigger matched the event{_bus_hint(runtime, event, bus)}{_closest(runtime, event, bus)}\n")
                 return EXIT_USAGE
             return EXIT_OK if idle and not _failures(runtime) else EXIT_PROBLEMS
     except (FlowengineError, OSError) as exc:
@@ -278,9 +278,17 @@ def run_event(app_path: Any, event: Any, *, flow: str | None = None, bus: str | 
                 where = (f"it went to {', '.join(dict.fromkeys(reached))}, not to a flow "
                          "(`flowengine send` shows what an event does to functions)")
             else:
-                where = f"no trigger matched it{_bus_hint(runtime, value, bus)}"
+                where = f"no trigger matched it{_bus_hint(runtime, value, bus)}{_closest(runtime, value, bus)}"
             raise EventError(f"the event started no {'execution of ' + flow if flow else 'flow'}: {where}")
         return started[0]
+
+
+def _closest(runtime: Any, event: Any, bus: str | None) -> str:
+    """The triggers that came closest to an event none took, and why each refused it."""
+    from flowengine.events.routing import describe_refusals, explain_refusals
+
+    lines = describe_refusals(explain_refusals(runtime.router, event, bus=bus))
+    return f"; the closest:{lines}" if lines else ""
 
 
 def _bus_hint(runtime: Any, event: Any, bus: str | None) -> str:
