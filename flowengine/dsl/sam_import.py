@@ -1,0 +1,1043 @@
+"""A SAM or CloudFormation template → an app file: what ``flowengine import`` does.
+
+The way back from :mod:`flowengine.compile`.  Each template resource becomes what the app
+file says for it, with the DSL's shorthands (written by :mod:`flowengine.dsl.emit`):
+
+==================================================  =============================================
+template                                            app file
+==================================================  =============================================
+``AWS::Serverless::Function`` (+ ``Globals``)        ``functions:`` handler, runtime, timeout, memory,
+                                                    concurrency, environment, rollout, reads/writes
+                                                    (from SAM policy templates), code
+its ``Events`` (S3, SQS, SNS, Schedule, ScheduleV2,  ``triggers:`` with ``invoke:``
+EventBridgeRule, CloudWatchEvent, Api)
+``AWS::Serverless::StateMachine``,                  ``flows:`` inline ASL, or ``definition_file:``
+``AWS::StepFunctions::StateMachine``                when the file needs no rewriting; type, logging,
+                                                    tracing; ``Events`` → ``triggers:`` with ``start:``
+``AWS::S3::Bucket``, ``AWS::SQS::Queue``,           ``resources:`` bucket, queue (fifo, visibility
+``AWS::SNS::Topic``, ``AWS::DynamoDB::Table``,      timeout, dead letter), topic, table (key),
+``AWS::Serverless::SimpleTable``,                   event_bus
+``AWS::Events::EventBus``
+==================================================  =============================================
+
+References become the DSL's ``${Name}`` references rather than values: ``!Ref Table`` is
+``${Table}``, ``!GetAtt Fn.Arn`` is ``${FnArn}``; a ``DefinitionSubstitutions`` entry that
+is one such reference renames its placeholder (``${DDBTable}`` → ``${TransactionTable}``),
+and one that is a value (a parameter's default, ``!Sub arn:${AWS::Partition}:...``) is
+written into the definition.  The patterns compile itself generates (explicit bucket names,
+``<stack>-<flow>`` names, S3 → EventBridge rules, EventBridge Pipes, rollout alarms, log
+groups, hook names) are recognised, so ``import(compile(app))`` gives back ``app``.
+
+Whatever has no place in an app file is listed once, in :attr:`ImportResult.warnings`
+(and in a comment block of the written file); nothing is dropped silently.  Comments of a
+YAML template are kept above the key they stood above (or beside).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from flowengine.dsl.asl import build_state_machine
+from flowengine.dsl.cfn import NO_VALUE, PSEUDO_PARAMETERS, Intrinsics, load_template_text
+from flowengine.dsl.emit import EmitNotes, Pointer, emit_app
+from flowengine.dsl.source import Source, load_text, read_text, source_from_value
+from flowengine.dsl.substitutions import load_definition_text
+from flowengine.errors import LoadError
+from flowengine.model.app import App, Flow, Function, Resource, Rollout, Trigger
+from flowengine.model.diagnostics import Diagnostic
+
+TRANSFORM = "AWS::Serverless-2016-10-31"
+#: Template resource types that become app resources, and their kind.
+RESOURCE_TYPES = {
+    "AWS::S3::Bucket": "bucket",
+    "AWS::SQS::Queue": "queue",
+    "AWS::SNS::Topic": "topic",
+    "AWS::DynamoDB::Table": "table",
+    "AWS::Serverless::SimpleTable": "table",
+    "AWS::Events::EventBus": "event_bus",
+}
+FUNCTION_TYPES = ("AWS::Serverless::Function",)
+FLOW_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+#: CodeDeploy's predefined Lambda configurations → (strategy, percent, minutes).
+_DEPLOYMENT_TYPE = re.compile(r"^(?:CodeDeployDefault\.Lambda)?(Canary|Linear)(\d+)Percent(?:Every)?(\d+)Minutes?$")
+#: SAM policy templates → (access, the parameter naming the resource).
+POLICY_ACCESS = {
+    "S3ReadPolicy": ("reads", "BucketName"), "S3CrudPolicy": ("writes", "BucketName"),
+    "S3WritePolicy": ("writes", "BucketName"),
+    "DynamoDBReadPolicy": ("reads", "TableName"), "DynamoDBCrudPolicy": ("writes", "TableName"),
+    "DynamoDBWritePolicy": ("writes", "TableName"),
+    "SQSSendMessagePolicy": ("writes", "QueueName"), "SQSPollerPolicy": ("reads", "QueueName"),
+    "SNSPublishMessagePolicy": ("writes", "TopicName"),
+    "EventBridgePutEventsPolicy": ("writes", "EventBusName"),
+}
+#: The inline statement compile writes for a function that reads a queue.
+QUEUE_READ_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                      "sqs:GetQueueAttributes"]
+S3_WORDS = {"s3:ObjectCreated:*": "created", "s3:ObjectRemoved:*": "removed"}
+_MARKER = re.compile(r"^\$\{([A-Za-z][A-Za-z0-9]*)\}$")
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\}")
+_COMPILED_BUCKET = re.compile(r"^([a-z0-9-]+)-\$\{StackSuffix\}$")
+_STACK_NAME = re.compile(r"^\$\{AWS::StackName\}-([A-Za-z][A-Za-z0-9]*)$")
+_FLOW_ARN = re.compile(r"^arn:\$\{AWS::Partition\}:states:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
+                       r"stateMachine:\$\{AWS::StackName\}-([A-Za-z][A-Za-z0-9]*)$")
+_HOOK_NAME = re.compile(r"^CodeDeployHook_\$\{AWS::StackName\}_([A-Za-z][A-Za-z0-9]*)$")
+#: The lines compile writes at the top of a template (dropped: they describe the template).
+COMPILE_HEADER_LINES = ("Generated by flowengine from ", "flowengine refuses to overwrite this file")
+HEADER = "Imported from {template} by flowengine import."
+
+
+@dataclass
+class ImportResult:
+    """An imported template: the app file's text, the app it describes, what could not be
+    carried over (one sentence each), and located problems met on the way (intrinsics that
+    could not be resolved)."""
+
+    text: str
+    app: App
+    warnings: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def is_template(value: Any) -> bool:
+    """A SAM or CloudFormation template: the SAM transform, a format version, or ``AWS::`` types."""
+    if not isinstance(value, dict):
+        return False
+    transform = value.get("Transform")
+    if transform == TRANSFORM or (isinstance(transform, list) and TRANSFORM in transform):
+        return True
+    if "AWSTemplateFormatVersion" in value:
+        return True
+    resources = value.get("Resources")
+    return isinstance(resources, dict) and any(
+        isinstance(r, dict) and str(r.get("Type", "")).startswith("AWS::") for r in resources.values())
+
+
+def load_template_source(path: str) -> tuple[Source, str]:
+    """The template at ``path`` as a located :class:`Source` (short tags in long form), and its text."""
+    text = read_text(path)
+    stripped = text.lstrip()
+    if path.endswith(".json") or stripped.startswith("{"):
+        return load_text(text, path), text
+    return load_template_text(text, path), text
+
+
+def import_template(path: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> ImportResult:
+    """Import the template at ``path`` as an app file that will be written to ``out_path``
+    (paths in it are relative to that file).  Nothing is written here.
+
+    Raises :class:`~flowengine.errors.LoadError` when the file cannot be read, does not parse,
+    or is not a SAM or CloudFormation template.
+    """
+    path = os.fspath(path)
+    source, text = load_template_source(path)
+    if not is_template(source.value):
+        raise LoadError([Diagnostic(
+            "FE109", "not a SAM or CloudFormation template (no Transform, AWSTemplateFormatVersion or AWS:: resources)",
+            source.span(()), hint="flowengine import reads a template.yaml; an app file needs no import")])
+    out_dir = os.path.dirname(os.path.abspath(os.fspath(out_path)))
+    return _Importer(source, text, out_dir).run()
+
+
+# --- the importer -----------------------------------------------------------------------------------
+
+
+class _Importer:
+    def __init__(self, source: Source, text: str, out_dir: str) -> None:
+        self.source = source
+        self.text = text
+        self.doc: dict[str, Any] = source.value
+        self.template_dir = os.path.dirname(os.path.abspath(source.path))
+        self.out_dir = out_dir
+        self.resources: dict[str, Any] = {k: v for k, v in (self.doc.get("Resources") or {}).items()
+                                          if isinstance(v, dict)}
+        self.generated_by_flowengine = "# Generated by flowengine" in text[:400]
+        self.warnings: list[str] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.kinds: dict[str, str] = {}
+        for lid, res in self.resources.items():
+            rtype = res.get("Type")
+            if rtype in FUNCTION_TYPES:
+                self.kinds[lid] = "function"
+            elif rtype in FLOW_TYPES:
+                self.kinds[lid] = "flow"
+            elif rtype in RESOURCE_TYPES:
+                self.kinds[lid] = RESOURCE_TYPES[rtype]
+        self.absorbed: set[str] = set()  # template resources compile regenerates from the app
+        self.rollouts: set[str] = set()  # functions with a rollout (their ${FnArn} is the alias)
+        self.code_dirs: dict[str, str] = {}
+        self.comments: dict[Pointer, list[str]] = {}
+        self.definition_files: dict[str, str] = {}
+        self.triggers: list[Trigger] = []
+        self.placed: dict[Pointer, Pointer] = {}  # template pointer → app pointer, for comments
+        self.globals_fn: dict[str, Any] = {}
+        parameters = self.parameters()
+        pseudo_asl = dict(PSEUDO_PARAMETERS)
+        pseudo_env = {k: "${" + k + "}" for k in (*PSEUDO_PARAMETERS, "AWS::StackName", "AWS::StackId")
+                      if k != "AWS::NotificationARNs"}
+        common = dict(parameters=parameters, mappings=self.doc.get("Mappings") or {},
+                      conditions=self.doc.get("Conditions") or {}, reference=self.reference,
+                      diagnostics=self.diagnostics)
+        # in a definition a pseudo parameter has no DSL reference: its local value is written in;
+        # in an environment value compile passes ${AWS::Region} through to Fn::Sub
+        self.asl_values = Intrinsics(source, pseudo=pseudo_asl, **common)  # type: ignore[arg-type]
+        self.env_values = Intrinsics(source, pseudo=pseudo_env, **common)  # type: ignore[arg-type]
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    # --- the template's sections ------------------------------------------------------------------
+
+    def parameters(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        params = self.doc.get("Parameters")
+        for name, p in (params.items() if isinstance(params, dict) else ()):
+            default = p.get("Default") if isinstance(p, dict) else None
+            if default is None:
+                self.warn(f"Parameters: {name} has no Default; 'param-{name}' stands in for it where it is used")
+                default = f"param-{name}"
+            elif isinstance(p, dict) and str(p.get("Type", "")).startswith(("List<", "CommaDelimitedList")):
+                default = [x.strip() for x in str(default).split(",")]
+            out[name] = default
+        if out:
+            self.warn(f"Parameters ({', '.join(out)}): an app file has none; their defaults are written in where they are used")
+        return out
+
+    def run(self) -> ImportResult:
+        globals_ = self.doc.get("Globals")
+        if isinstance(globals_, dict):
+            fn = globals_.get("Function")
+            self.globals_fn = fn if isinstance(fn, dict) else {}
+            others = [k for k in globals_ if k != "Function"]
+            if others:
+                self.warn(f"Globals ({', '.join(others)}): not carried over")
+        if self.doc.get("Conditions"):
+            self.warn("Conditions: evaluated with the parameters' defaults; the app keeps the values they chose")
+        if self.doc.get("Outputs") and not self.generated_by_flowengine:
+            self.warn("Outputs: not carried over (compile writes an output for each function, flow and resource)")
+        for lid, res in self.resources.items():
+            if self.kinds.get(lid) == "function" and self._prop(res, "AutoPublishAlias") is not None:
+                self.rollouts.add(lid)
+        resources: dict[str, Resource] = {}
+        functions: dict[str, Function] = {}
+        flows: dict[str, Flow] = {}
+        for lid, res in self.resources.items():
+            kind = self.kinds.get(lid)
+            if kind == "function":
+                fn = self.function(lid, res)
+                if fn is not None:
+                    functions[lid] = fn
+            elif kind == "flow":
+                flow = self.flow(lid, res)
+                if flow is not None:
+                    flows[lid] = flow
+            elif kind is not None:
+                resources[lid] = self.resource(lid, res, kind)
+        for lid, res in self.resources.items():
+            if res.get("Type") == "AWS::Pipes::Pipe":
+                self.pipe(lid, res)
+        for lid, res in self.resources.items():
+            if lid not in self.kinds and lid not in self.absorbed:
+                self.warn(f"{res.get('Type')} {lid}: not modelled in an app file")
+        name, description = self.app_name()
+        app = App(name=name, functions=functions, resources=resources, flows=flows,
+                  triggers=tuple(self.triggers), description=description,
+                  code_paths=tuple(dict.fromkeys(self.code_dirs.values())), source_path=self.source.path)
+        self.collect_comments()
+        notes = EmitNotes(
+            header=[HEADER.format(template=_rel(self.source.path, self.out_dir))],
+            warnings=self.warnings, comments=self.comments, definition_files=self.definition_files,
+            code_dirs=self.code_dirs)
+        text = emit_app(app, self.out_dir, notes)
+        return ImportResult(text, app, self.warnings, self.diagnostics)
+
+    def app_name(self) -> tuple[str, str | None]:
+        description = self.doc.get("Description")
+        description = description if isinstance(description, str) else None
+        m = re.fullmatch(r"flowengine app (\S+)", description or "")
+        if m:
+            return m.group(1), None
+        for lid, res in self.resources.items():
+            if self.kinds.get(lid) != "bucket":
+                continue
+            label = _compiled_bucket_label(self._prop(res, "BucketName"))
+            suffix = "-" + _dns(lid)
+            if label and label.endswith(suffix) and len(label) > len(suffix):
+                return label[: -len(suffix)], description
+        base = os.path.basename(self.template_dir) or "app"
+        name = re.sub(r"[^A-Za-z0-9-]+", "-", base).strip("-") or "app"
+        return name, description
+
+    @staticmethod
+    def _prop(res: dict[str, Any], key: str) -> Any:
+        props = res.get("Properties")
+        return props.get(key) if isinstance(props, dict) else None
+
+    # --- values ------------------------------------------------------------------------------------
+
+    def reference(self, name: str, attr: str | None, ptr: Pointer) -> Any:
+        """Ref / Fn::GetAtt of a template resource → the DSL reference (``${X}``, ``${XArn}``)."""
+        if attr is None and name.endswith((".Alias", ".Version")):
+            base, _, what = name.rpartition(".")
+            if self.kinds.get(base) == "function":
+                if what == "Alias":
+                    return "${" + base + "Arn}"
+                self.warn(f"{base}.Version: a function version has no app-file reference; its ARN is used")
+                return "${" + base + "Arn}"
+        if name.startswith("AWS::"):
+            return None
+        kind = self.kinds.get(name)
+        if kind is None:
+            if name in self.resources:
+                self.warn(f"a reference to {self.resources[name].get('Type')} {name} (not modelled) is written as "
+                          f"'imported-{name}'")
+                return f"imported-{name}" + (f"-{attr}" if attr else "")
+            return None
+        if attr is None:
+            return "${" + name + ("Arn}" if kind == "flow" else "}")
+        if attr == "Arn" or (kind == "topic" and attr == "TopicArn"):
+            return "${" + name + "Arn}"
+        if (kind == "queue" and attr == "QueueUrl") or (kind in ("event_bus", "flow") and attr == "Name"):
+            return "${" + name + "}"
+        self.warn(f"Fn::GetAtt {name}.{attr}: no app-file reference gives it; written as 'imported-{name}-{attr}'")
+        return f"imported-{name}-{attr}"
+
+    def known(self, raw: Any) -> str | None:
+        """The DSL reference for a value compile writes as a pattern (bucket names and ARNs,
+        ``<stack>-<flow>`` names and ARNs), else None."""
+        for lid, kind in self.kinds.items():
+            if kind == "bucket":
+                name = self._prop(self.resources[lid], "BucketName")
+                if name is not None and raw == name and _compiled_bucket_label(name):
+                    return "${" + lid + "}"
+                if (isinstance(raw, dict) and list(raw) == ["Fn::Sub"] and isinstance(raw["Fn::Sub"], list)
+                        and len(raw["Fn::Sub"]) == 2 and raw["Fn::Sub"][0] == "arn:${AWS::Partition}:s3:::${BucketName}"
+                        and isinstance(raw["Fn::Sub"][1], dict) and raw["Fn::Sub"][1].get("BucketName") == name
+                        and name is not None):
+                    return "${" + lid + "Arn}"
+        text = raw.get("Fn::Sub") if isinstance(raw, dict) and len(raw) == 1 else None
+        if isinstance(text, str):
+            for pattern, suffix in ((_STACK_NAME, ""), (_FLOW_ARN, "Arn")):
+                m = pattern.match(text)
+                if m and self.kinds.get(m.group(1)) == "flow":
+                    return "${" + m.group(1) + suffix + "}"
+        return None
+
+    def value(self, raw: Any, ptr: Pointer, *, env: bool = False) -> Any:
+        """A template value in app-file terms: references as ``${X}``, the rest evaluated."""
+        found = self.known(raw)
+        if found is not None:
+            return found
+        if isinstance(raw, dict) and len(raw) > 1:
+            return {k: self.value(v, ptr + (k,), env=env) for k, v in raw.items()}
+        if isinstance(raw, list):
+            return [self.value(v, ptr + (i,), env=env) for i, v in enumerate(raw)]
+        if not env:
+            self._pseudo_note(raw)
+        resolved = (self.env_values if env else self.asl_values).resolve(raw, ptr)
+        return None if resolved is NO_VALUE else resolved
+
+    def _pseudo_note(self, raw: Any) -> None:
+        text = json.dumps(raw) if not isinstance(raw, str) else raw
+        for name in ("AWS::Region", "AWS::AccountId", "AWS::StackName", "AWS::StackId"):
+            if isinstance(raw, (dict, list)) and name in text:
+                self.warn(f"{name} in a definition has no app-file reference; its local value "
+                          f"({PSEUDO_PARAMETERS.get(name, 'local')}) is written in")
+
+    def entity(self, raw: Any, ptr: Pointer, kinds: tuple[str, ...]) -> str | None:
+        """The app name a template value points at (``!Ref X``, ``!GetAtt X.Arn``, compile's
+        patterns), if it is one of ``kinds``."""
+        found = self.known(raw)
+        if found is None and isinstance(raw, dict) and len(raw) == 1:
+            (fn, arg), = raw.items()
+            if fn == "Ref" and isinstance(arg, str):
+                found = "${" + arg + "}"
+            elif fn == "Fn::GetAtt":
+                parts = arg.split(".", 1) if isinstance(arg, str) else arg
+                if isinstance(parts, list) and len(parts) == 2 and isinstance(parts[0], str):
+                    found = "${" + parts[0] + "}"
+        m = _MARKER.match(found) if isinstance(found, str) else None
+        if m:
+            name = m.group(1)
+            for candidate in (name, name[:-3] if name.endswith("Arn") else None):
+                if candidate and self.kinds.get(candidate) in kinds:
+                    return candidate
+        return None
+
+    # --- resources ---------------------------------------------------------------------------------
+
+    def resource(self, lid: str, res: dict[str, Any], kind: str) -> Resource:
+        props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+        assert isinstance(props, dict)
+        out: dict[str, Any] = {}
+        handled: set[str] = set()
+        rtype = res.get("Type")
+        if kind == "bucket":
+            handled |= {"NotificationConfiguration"} if props.get("NotificationConfiguration") == {
+                "EventBridgeConfiguration": {"EventBridgeEnabled": True}} else set()
+            if _compiled_bucket_label(props.get("BucketName")):
+                handled.add("BucketName")
+        elif kind == "queue":
+            if props.get("FifoQueue") in (True, "true"):
+                out["fifo"] = True
+            handled.add("FifoQueue")
+            vt = self.value(props["VisibilityTimeout"], ("Resources", lid, "Properties", "VisibilityTimeout")) \
+                if "VisibilityTimeout" in props else None
+            if isinstance(vt, (int, str)) and str(vt).isdigit():
+                out["visibility_timeout"] = _seconds_text(int(vt))
+                handled.add("VisibilityTimeout")
+            redrive = props.get("RedrivePolicy")
+            if isinstance(redrive, dict):
+                target = self.entity(redrive.get("deadLetterTargetArn"), (), ("queue",))
+                count = self.value(redrive.get("maxReceiveCount", 3), ("Resources", lid, "Properties", "RedrivePolicy"))
+                if target and str(count).isdigit():
+                    out["dead_letter"] = {"queue": target, "max_receive_count": int(count)}
+                    handled.add("RedrivePolicy")
+        elif kind == "table" and rtype == "AWS::Serverless::SimpleTable":
+            pk: dict[str, Any] = props["PrimaryKey"] if isinstance(props.get("PrimaryKey"), dict) else {}
+            types = {"String": "S", "Number": "N", "Binary": "B"}
+            out["key"] = {str(pk.get("Name", "id")): types.get(str(pk.get("Type", "String")), "S")}
+            handled.add("PrimaryKey")
+            if "ProvisionedThroughput" not in props:
+                handled.add("ProvisionedThroughput")
+        elif kind == "table":
+            schema = props.get("KeySchema")
+            attrs = {a.get("AttributeName"): a.get("AttributeType") for a in props.get("AttributeDefinitions") or []
+                     if isinstance(a, dict)}
+            if isinstance(schema, list):
+                ordered = sorted((k for k in schema if isinstance(k, dict)), key=lambda k: k.get("KeyType") != "HASH")
+                out["key"] = {str(k.get("AttributeName")): attrs.get(k.get("AttributeName"), "S") for k in ordered}
+                handled |= {"KeySchema"}
+                if set(attrs) <= set(out["key"]):
+                    handled.add("AttributeDefinitions")
+            if props.get("BillingMode") == "PAY_PER_REQUEST":
+                handled.add("BillingMode")
+        elif kind == "event_bus":
+            name = props.get("Name")
+            if isinstance(name, dict) and _STACK_NAME.match(str(name.get("Fn::Sub", ""))):
+                handled.add("Name")
+        rest = [k for k in props if k not in handled]
+        if rest:
+            self.warn(f"{rtype} {lid}: {', '.join(rest)} not carried over (the app file's {kind.replace('_', ' ')} "
+                      "has no such setting)")
+        self.placed[("Resources", lid)] = ("resources", lid)
+        return Resource(name=lid, kind=kind, properties=out)
+
+    # --- functions ---------------------------------------------------------------------------------
+
+    def function(self, lid: str, res: dict[str, Any]) -> Function | None:
+        raw_props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+        assert isinstance(raw_props, dict)
+        props = {**self.globals_fn, **raw_props}
+        if isinstance(self.globals_fn.get("Environment"), dict) and isinstance(raw_props.get("Environment"), dict):
+            variables = {**(self.globals_fn["Environment"].get("Variables") or {}),
+                         **(raw_props["Environment"].get("Variables") or {})}
+            props["Environment"] = {"Variables": variables}
+        base: Pointer = ("Resources", lid, "Properties")
+        self.placed[("Resources", lid)] = ("functions", lid)
+        handled = {"Handler", "Runtime", "CodeUri", "Timeout", "MemorySize", "ReservedConcurrentExecutions",
+                   "Environment", "Policies", "Events", "AutoPublishAlias", "DeploymentPreference"}
+        for key, app_key in (("Handler", "handler"), ("Runtime", "runtime"), ("Timeout", "timeout"),
+                             ("MemorySize", "memory"), ("ReservedConcurrentExecutions", "concurrency"),
+                             ("Environment", "environment"), ("DeploymentPreference", "rollout")):
+            self.placed[base + (key,)] = ("functions", lid, app_key)
+
+        def number(key: str, default: int | None) -> int | None:
+            if key not in props:
+                return default
+            v = self.value(props[key], base + (key,))
+            try:
+                return int(v)
+            except (TypeError, ValueError):
+                self.warn(f"{lid}: {key} {v!r} is not a number; the default is used")
+                return default
+
+        handler = self.value(props.get("Handler", ""), base + ("Handler",))
+        runtime = str(self.value(props.get("Runtime", "python3.12"), base + ("Runtime",)))
+        if not runtime.startswith("python"):
+            self.warn(f"{lid}: runtime {runtime}: flowengine runs Python handlers only (mock this function "
+                      "locally), and compile refuses the runtime (FE811)")
+        code = props.get("CodeUri")
+        if isinstance(code, str) and not code.startswith("s3://"):
+            self.code_dirs[lid] = os.path.normpath(os.path.join(self.template_dir, code))
+        elif code is None and isinstance(props.get("InlineCode"), str):
+            self.warn(f"{lid}: InlineCode not carried over (an app function's code is a module in a code directory)")
+        else:
+            self.warn(f"{lid}: CodeUri {code!r} is not a local directory; set code: to where the handler lives")
+        environment: dict[str, str] = {}
+        env = props.get("Environment")
+        env_vars = env.get("Variables") if isinstance(env, dict) else None
+        for k, v in (env_vars.items() if isinstance(env_vars, dict) else ()):
+            resolved = self.value(v, base + ("Environment", "Variables", k), env=True)
+            if resolved is not None:
+                environment[str(k)] = _env_text(resolved)
+                self.placed[base + ("Environment", "Variables", k)] = ("functions", lid, "environment", str(k))
+        rollout = self.rollout(lid, props, base)
+        hook_name = props.get("FunctionName")
+        if isinstance(hook_name, dict) and _HOOK_NAME.match(str(hook_name.get("Fn::Sub", ""))):
+            handled.add("FunctionName")
+        reads, writes = self.policies(lid, props.get("Policies"), base + ("Policies",))
+        self.function_events(lid, props.get("Events"), base + ("Events",))
+        rest = [k for k in raw_props if k not in handled] + [
+            f"Globals.Function.{k}" for k in self.globals_fn if k not in handled and k not in raw_props]
+        if rest:
+            self.warn(f"AWS::Serverless::Function {lid}: {', '.join(rest)} not carried over")
+        return Function(
+            name=lid, handler=str(handler), runtime=runtime, timeout_seconds=number("Timeout", 3) or 3,
+            memory_mb=number("MemorySize", 128) or 128, concurrency=number("ReservedConcurrentExecutions", None),
+            rollout=rollout, environment=environment, reads=tuple(reads), writes=tuple(writes))
+
+    def rollout(self, lid: str, props: dict[str, Any], base: Pointer) -> Rollout | None:
+        alias = props.get("AutoPublishAlias")
+        pref = props.get("DeploymentPreference")
+        if alias is None:
+            if pref is not None:
+                self.warn(f"{lid}: DeploymentPreference without AutoPublishAlias not carried over")
+            return None
+        if alias != "live":
+            self.warn(f"{lid}: AutoPublishAlias {alias!r} becomes 'live' (the alias compile publishes)")
+        if not isinstance(pref, dict):
+            self.warn(f"{lid}: AutoPublishAlias without DeploymentPreference becomes an all-at-once rollout")
+            return Rollout()
+        typ = str(self.value(pref.get("Type", "AllAtOnce"), base + ("DeploymentPreference", "Type")))
+        strategy, percent, minutes = "all-at-once", None, None
+        m = _DEPLOYMENT_TYPE.match(typ)
+        if m:
+            strategy, percent, minutes = m.group(1).lower(), int(m.group(2)), int(m.group(3))
+        elif typ.replace("CodeDeployDefault.Lambda", "") != "AllAtOnce":
+            self.warn(f"{lid}: DeploymentPreference.Type {typ!r} is no predefined configuration; all-at-once is written")
+        alarms: list[str] = []
+        for i, alarm in enumerate(pref.get("Alarms") or []):
+            target = alarm.get("Ref") if isinstance(alarm, dict) and list(alarm) == ["Ref"] else None
+            metric = _generated_alarm(lid, target, self.resources.get(target) if isinstance(target, str) else None)
+            if metric:
+                alarms.append(metric)
+                self.absorbed.add(str(target))
+            elif isinstance(alarm, str):
+                alarms.append(alarm)
+            else:
+                self.warn(f"{lid}: rollout alarm {alarm!r} not carried over (name an existing alarm, or errors/throttles)")
+        hooks: dict[str, Any] = pref["Hooks"] if isinstance(pref.get("Hooks"), dict) else {}
+        found: dict[str, str] = {}
+        for key, app_key in (("PreTraffic", "pre"), ("PostTraffic", "post")):
+            target = self.entity(hooks.get(key), (), ("function",)) if key in hooks else None
+            if target:
+                found[app_key] = target
+            elif key in hooks:
+                self.warn(f"{lid}: DeploymentPreference.Hooks.{key} is not a function of the template")
+        rest = [k for k in pref if k not in ("Type", "Alarms", "Hooks")]
+        if rest:
+            self.warn(f"{lid}: DeploymentPreference {', '.join(rest)} not carried over")
+        return Rollout(strategy=strategy, percent=percent, interval_minutes=minutes,  # type: ignore[arg-type]
+                       alarms=tuple(alarms), pre_traffic_hook=found.get("pre"), post_traffic_hook=found.get("post"))
+
+    def policies(self, lid: str, policies: Any, ptr: Pointer) -> tuple[list[str], list[str]]:
+        reads: list[str] = []
+        writes: list[str] = []
+        items = policies if isinstance(policies, list) else [policies] if policies is not None else []
+        for i, policy in enumerate(items):
+            access = self.policy_access(lid, policy)
+            if access is None:
+                label = policy if isinstance(policy, str) else next(iter(policy), "statement") if isinstance(policy, dict) else policy
+                self.warn(f"{lid}: policy {label} not carried over (compile grants from reads:/writes:)")
+                continue
+            for mode, name in access:
+                target = reads if mode == "reads" else writes
+                if name and name not in target:
+                    target.append(name)
+        return reads, writes
+
+    def policy_access(self, lid: str, policy: Any) -> list[tuple[str, str | None]] | None:
+        if isinstance(policy, dict) and len(policy) == 1:
+            (key, arg), = policy.items()
+            if key in POLICY_ACCESS and isinstance(arg, dict):
+                mode, param = POLICY_ACCESS[key]
+                kinds = {"BucketName": ("bucket",), "TableName": ("table",), "QueueName": ("queue",),
+                         "TopicName": ("topic",), "EventBusName": ("event_bus",)}[param]
+                target = self.entity(arg.get(param), (), kinds)
+                return [(mode, target)] if target else None
+            if key == "LambdaInvokePolicy" and isinstance(arg, dict):
+                guarded = self.entity(arg.get("FunctionName"), (), ("function",))
+                hooks = [h for h in self._hooks_of(guarded)] if guarded else []
+                return [] if lid in hooks else None
+        if isinstance(policy, dict) and "Statement" in policy:
+            statements = policy.get("Statement")
+            if isinstance(statements, list) and len(statements) == 1 and isinstance(statements[0], dict):
+                st = statements[0]
+                if isinstance(st.get("Action"), list) and sorted(st["Action"]) == sorted(QUEUE_READ_ACTIONS):
+                    queue = self.entity(st.get("Resource"), (), ("queue",))
+                    if queue:
+                        return [("reads", queue)]
+                if st.get("Action") == ["codedeploy:PutLifecycleEventHookExecutionStatus"]:
+                    return []  # compile grants a traffic hook this itself
+        return None
+
+    def _hooks_of(self, fn: str) -> list[str]:
+        pref = self._prop(self.resources.get(fn, {}), "DeploymentPreference")
+        hooks: dict[str, Any] = pref["Hooks"] if isinstance(pref, dict) and isinstance(pref.get("Hooks"), dict) else {}
+        return [h for h in (self.entity(v, (), ("function",)) for v in hooks.values()) if h]
+
+    # --- triggers ----------------------------------------------------------------------------------
+
+    def add_trigger(self, source: str, target: str, kind: str, name: str, resource: str | None,
+                    options: dict[str, Any], ptr: Pointer) -> None:
+        self.placed[ptr] = ("triggers", len(self.triggers))
+        self.triggers.append(Trigger(source=source, target=target, target_kind=kind,  # type: ignore[arg-type]
+                                     resource=resource, options=options, name=name))
+
+    def function_events(self, lid: str, events: Any, ptr: Pointer) -> None:
+        for ename, event in (events.items() if isinstance(events, dict) else ()):
+            self.event(lid, "function", str(ename), event, ptr + (ename,))
+
+    def event(self, target: str, kind: str, name: str, event: Any, ptr: Pointer) -> None:
+        etype = event.get("Type") if isinstance(event, dict) else None
+        props = event.get("Properties") if isinstance(event, dict) and isinstance(event.get("Properties"), dict) else {}
+        assert isinstance(props, dict)
+        pp = ptr + ("Properties",)
+        where = f"{target}: event {name} ({etype})"
+        used: set[str] = set()
+        options: dict[str, Any] = {}
+        if etype == "S3" and kind == "function":
+            bucket = self.entity(props.get("Bucket"), (), ("bucket",))
+            words = props.get("Events")
+            words = words if isinstance(words, list) else [words]
+            options["events"] = [S3_WORDS.get(str(w), str(w)) for w in words]
+            rules = (((props.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []) if isinstance(props.get("Filter"), dict) else []
+            for rule in rules:
+                if isinstance(rule, dict) and str(rule.get("Name", "")).lower() in ("prefix", "suffix"):
+                    options[str(rule["Name"]).lower()] = self.value(rule.get("Value"), pp + ("Filter",))
+            used |= {"Bucket", "Events", "Filter"}
+            if bucket is None:
+                self.warn(f"{where}: the bucket is not a bucket of the template; not carried over")
+                return
+            self.add_trigger("bucket", target, kind, name, bucket, options, ptr)
+        elif etype == "SQS" and kind == "function":
+            queue = self.entity(props.get("Queue"), (), ("queue",))
+            if "BatchSize" in props:
+                options["batch_size"] = _int(self.value(props["BatchSize"], pp + ("BatchSize",)))
+            if "MaximumBatchingWindowInSeconds" in props:
+                options["batching_window"] = _seconds_text(
+                    _int(self.value(props["MaximumBatchingWindowInSeconds"], pp + ("MaximumBatchingWindowInSeconds",))))
+            if props.get("FunctionResponseTypes") == ["ReportBatchItemFailures"]:
+                options["report_batch_item_failures"] = True
+            used |= {"Queue", "BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes"}
+            if queue is None:
+                self.warn(f"{where}: the queue is not a queue of the template; not carried over")
+                return
+            self.add_trigger("queue", target, kind, name, queue, options, ptr)
+        elif etype == "SNS" and kind == "function":
+            topic = self.entity(props.get("Topic"), (), ("topic",))
+            if "FilterPolicy" in props:
+                options["filter_policy"] = self.value(props["FilterPolicy"], pp + ("FilterPolicy",))
+            used |= {"Topic", "FilterPolicy"}
+            if topic is None:
+                self.warn(f"{where}: the topic is not a topic of the template; not carried over")
+                return
+            self.add_trigger("topic", target, kind, name, topic, options, ptr)
+        elif etype in ("Schedule", "ScheduleV2"):
+            key = "Schedule" if etype == "Schedule" else "ScheduleExpression"
+            options["schedule"] = self.value(props.get(key), pp + (key,))
+            if props.get("ScheduleExpressionTimezone"):
+                options["timezone"] = self.value(props["ScheduleExpressionTimezone"], pp + ("ScheduleExpressionTimezone",))
+            if "Input" in props:
+                options["input"] = _json_input(self.value(props["Input"], pp + ("Input",)))
+            used |= {key, "ScheduleExpressionTimezone", "Input", "OmitName"}
+            if props.get("Enabled") is False or props.get("State") == "DISABLED":
+                self.warn(f"{where}: the schedule is disabled in the template; the trigger is not")
+                used |= {"Enabled", "State"}
+            self.add_trigger("schedule", target, kind, name, None, options, ptr)
+        elif etype in ("EventBridgeRule", "CloudWatchEvent"):
+            used |= {"Pattern", "EventBusName", "Input", "InputPath"}
+            if self.s3_rule(target, kind, name, props, ptr):
+                pass
+            else:
+                options["event_pattern"] = self.value(props.get("Pattern"), pp + ("Pattern",))
+                bus = None
+                if "EventBusName" in props:
+                    bus = self.entity(props["EventBusName"], (), ("event_bus",))
+                    if bus is None and self.value(props["EventBusName"], pp + ("EventBusName",)) != "default":
+                        self.warn(f"{where}: EventBusName is not an event bus of the template; the default bus is used")
+                if "Input" in props:
+                    options["input"] = _json_input(self.value(props["Input"], pp + ("Input",)))
+                elif "InputPath" in props:
+                    options["input_path"] = self.value(props["InputPath"], pp + ("InputPath",))
+                self.add_trigger("event_pattern", target, kind, name, bus, options, ptr)
+        elif etype == "Api":
+            method = self.value(props.get("Method", "post"), pp + ("Method",))
+            path = self.value(props.get("Path", "/"), pp + ("Path",))
+            used |= {"Method", "Path"}
+            self.add_trigger("api", target, kind, name, None, {"api": {"method": method, "path": path}}, ptr)
+        else:
+            self.warn(f"{where}: not expressible as an app-file trigger; not carried over")
+            return
+        rest = [k for k in props if k not in used]
+        if rest:
+            self.warn(f"{where}: {', '.join(rest)} not carried over")
+
+    def s3_rule(self, target: str, kind: str, name: str, props: dict[str, Any], ptr: Pointer) -> bool:
+        """An EventBridge rule on S3's object events for a bucket of the template: the bucket
+        trigger compile writes that way (flows always; functions with ``via_eventbridge``)."""
+        pattern = props.get("Pattern")
+        if not isinstance(pattern, dict) or set(props) - {"Pattern"} or set(pattern) != {"source", "detail-type", "detail"}:
+            return False
+        if pattern["source"] != ["aws.s3"] or not isinstance(pattern["detail-type"], list):
+            return False
+        words = {"Object Created": "created", "Object Deleted": "removed"}
+        if not pattern["detail-type"] or any(d not in words for d in pattern["detail-type"]):
+            return False
+        detail = pattern["detail"]
+        if not isinstance(detail, dict) or set(detail) - {"bucket", "object"}:
+            return False
+        names = (detail.get("bucket") or {}).get("name") if isinstance(detail.get("bucket"), dict) else None
+        if not (isinstance(names, list) and len(names) == 1 and set(detail["bucket"]) == {"name"}):
+            return False
+        bucket = self.entity(names[0], (), ("bucket",))
+        if bucket is None or self._prop(self.resources[bucket], "NotificationConfiguration") != {
+                "EventBridgeConfiguration": {"EventBridgeEnabled": True}}:
+            return False
+        options: dict[str, Any] = {"events": [words[d] for d in pattern["detail-type"]]}
+        if "object" in detail:
+            keys = detail["object"].get("key") if isinstance(detail["object"], dict) else None
+            if not (isinstance(keys, list) and len(keys) == 1 and isinstance(keys[0], dict) and len(keys[0]) == 1):
+                return False
+            (op, arg), = keys[0].items()
+            if op in ("prefix", "suffix") and isinstance(arg, str):
+                options[op] = arg
+            elif op == "wildcard" and isinstance(arg, str) and len(re.findall(r"(?<!\\)\*", arg)) == 1:
+                prefix, suffix = re.split(r"(?<!\\)\*", arg)
+                options["prefix"], options["suffix"] = _unescape(prefix), _unescape(suffix)
+            else:
+                return False
+        if kind == "function":
+            options["via_eventbridge"] = True
+        self.add_trigger("bucket", target, kind, name, bucket, options, ptr)
+        return True
+
+    def pipe(self, lid: str, res: dict[str, Any]) -> None:
+        """An EventBridge Pipe from a queue of the template to a state machine: the queue
+        trigger compile writes that way (SAM has no SQS event for state machines)."""
+        props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+        assert isinstance(props, dict)
+        queue = self.entity(props.get("Source"), (), ("queue",))
+        flow = self.entity(props.get("Target"), (), ("flow",))
+        role = props.get("RoleArn")
+        role_id = role.get("Fn::GetAtt", [None])[0] if isinstance(role, dict) and isinstance(role.get("Fn::GetAtt"), list) else None
+        if queue is None or flow is None or set(props) - {"RoleArn", "Source", "SourceParameters", "Target", "TargetParameters"}:
+            return  # listed as not modelled with the rest
+        params = ((props.get("SourceParameters") or {}).get("SqsQueueParameters") or {})
+        options: dict[str, Any] = {}
+        if "BatchSize" in params:
+            options["batch_size"] = _int(params["BatchSize"])
+        if "MaximumBatchingWindowInSeconds" in params:
+            options["batching_window"] = _seconds_text(_int(params["MaximumBatchingWindowInSeconds"]))
+        name = lid[len(flow):-len("Pipe")] if lid.startswith(flow) and lid.endswith("Pipe") else lid
+        self.absorbed.add(lid)
+        if isinstance(role_id, str) and self.resources.get(role_id, {}).get("Type") == "AWS::IAM::Role":
+            self.absorbed.add(role_id)
+        self.add_trigger("queue", flow, "flow", name or lid, queue, options, ("Resources", lid))
+
+    # --- flows -------------------------------------------------------------------------------------
+
+    def flow(self, lid: str, res: dict[str, Any]) -> Flow | None:
+        props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+        assert isinstance(props, dict)
+        base: Pointer = ("Resources", lid, "Properties")
+        self.placed[("Resources", lid)] = ("flows", lid)
+        sam = res.get("Type") == "AWS::Serverless::StateMachine"
+        renames, literals = self.substitutions(lid, props.get("DefinitionSubstitutions"), base + ("DefinitionSubstitutions",))
+        values = {**{k: "${" + v + "}" for k, v in renames.items()}, **literals}
+        handled = {"Definition", "DefinitionUri", "DefinitionString", "DefinitionSubstitutions", "Type",
+                   "StateMachineType", "Logging", "Tracing", "TracingConfiguration", "LoggingConfiguration",
+                   "Events", "Policies", "Role", "RoleArn"}
+        asl: Any = None
+        if isinstance(props.get("Definition"), dict):
+            asl = _fill(props["Definition"], values)
+            self.placed[base + ("Definition",)] = ("flows", lid)
+            for key in props["Definition"]:
+                self.placed[base + ("Definition", key)] = ("flows", lid, key)
+            for state in (props["Definition"].get("States") or {}):
+                self.placed[base + ("Definition", "States", state)] = ("flows", lid, "States", state)
+        elif sam and isinstance(props.get("DefinitionUri"), str) and not props["DefinitionUri"].startswith("s3://"):
+            path = os.path.normpath(os.path.join(self.template_dir, props["DefinitionUri"]))
+            try:
+                loaded, _ = load_definition_text(read_text(path), path, values)
+            except LoadError as exc:
+                self.diagnostics.extend(exc.diagnostics)
+                self.warn(f"{lid}: DefinitionUri {props['DefinitionUri']} could not be read; the flow is left out")
+                return None
+            asl = loaded.value
+            if all(k == v for k, v in renames.items()) and not literals and not _duration_strings(asl):
+                self.definition_files[lid] = _rel(path, self.out_dir)
+            else:
+                self.warn(f"{lid}: the definition of {props['DefinitionUri']} is written inline, its placeholders "
+                          "renamed to the app's names (the file itself is left as it is)")
+        elif not sam and "DefinitionString" in props:
+            text = self.value(props["DefinitionString"], base + ("DefinitionString",))
+            text = _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)) if isinstance(
+                values.get(m.group(1), ""), str) else json.dumps(values[m.group(1)]), str(text))
+            try:
+                asl = json.loads(text)
+            except ValueError:
+                self.warn(f"{lid}: DefinitionString is not JSON once resolved; the flow is left out")
+                return None
+        else:
+            self.warn(f"{lid}: its definition is not inline nor a local file (S3?); the flow is left out")
+            return None
+        if not isinstance(asl, dict):
+            self.warn(f"{lid}: the definition is not an ASL object; the flow is left out")
+            return None
+        self.unknown_placeholders(lid, asl)
+        kind = str(props.get("Type" if sam else "StateMachineType", "STANDARD")).upper()
+        logging = props.get("Logging" if sam else "LoggingConfiguration")
+        if isinstance(logging, dict):
+            self.logging(lid, logging)
+        tracing = props.get("Tracing" if sam else "TracingConfiguration")
+        name = props.get("Name") if sam else props.get("StateMachineName")
+        if name is not None and not (isinstance(name, dict) and _STACK_NAME.match(str(name.get("Fn::Sub", "")))):
+            self.warn(f"{lid}: Name not carried over (compile names a flow <stack>-{lid})")
+        if (props.get("Policies") or props.get("Role") or props.get("RoleArn")) and not self.generated_by_flowengine:
+            self.warn(f"{lid}: Policies/Role not carried over (compile derives least-privilege policies from the definition)")
+        for ename, event in ((props.get("Events") or {}).items() if isinstance(props.get("Events"), dict) else ()):
+            self.event(lid, "flow", str(ename), event, base + ("Events", ename))
+        rest = [k for k in props if k not in handled and k not in ("Name", "StateMachineName")]
+        if rest:
+            self.warn(f"{res.get('Type')} {lid}: {', '.join(rest)} not carried over")
+        return Flow(name=lid, definition=build_state_machine(asl, source_from_value(asl, lid)), asl=asl,
+                    type="EXPRESS" if kind == "EXPRESS" else "STANDARD",
+                    logging=isinstance(logging, dict) and logging.get("Level", "OFF") != "OFF",
+                    tracing=isinstance(tracing, dict) and tracing.get("Enabled") is True)
+
+    def substitutions(self, lid: str, subs: Any, ptr: Pointer) -> tuple[dict[str, str], dict[str, Any]]:
+        """DefinitionSubstitutions → placeholders to rename (to an app name) and values to write in."""
+        renames: dict[str, str] = {}
+        literals: dict[str, Any] = {}
+        for key, raw in (subs.items() if isinstance(subs, dict) else ()):
+            value = self.value(raw, ptr + (key,))
+            m = _MARKER.match(value) if isinstance(value, str) else None
+            if m:
+                name = m.group(1)
+                # a topic's ${T} and ${TArn} are one value (Ref gives the ARN): keep the template's word
+                if key == name + "Arn" and self.kinds.get(name) == "topic" or (
+                        name.endswith("Arn") and key == name[:-3] and self.kinds.get(key) == "topic"):
+                    name = str(key)
+                renames[str(key)] = name
+            else:
+                literals[str(key)] = value if isinstance(value, (str, int, float, bool)) else json.dumps(value)
+        return renames, literals
+
+    def unknown_placeholders(self, lid: str, asl: Any) -> None:
+        names: set[str] = set()
+
+        def walk(v: Any) -> None:
+            if isinstance(v, str):
+                names.update(_PLACEHOLDER.findall(v))
+            elif isinstance(v, dict):
+                for x in v.values():
+                    walk(x)
+            elif isinstance(v, list):
+                for x in v:
+                    walk(x)
+
+        walk(asl)
+        for name in sorted(names):
+            base = name[:-3] if name.endswith("Arn") else name
+            if name not in self.kinds and base not in self.kinds:
+                self.warn(f"{lid}: placeholder ${{{name}}} has no substitution naming a function, resource or "
+                          "flow of the template; compile will refuse it (FE803)")
+
+    def logging(self, lid: str, logging: dict[str, Any]) -> None:
+        if logging.get("Level") not in ("ALL", None) or logging.get("IncludeExecutionData") is not True:
+            self.warn(f"{lid}: Logging becomes logging: true (level ALL, with execution data)")
+        for dest in logging.get("Destinations") or []:
+            group = ((dest or {}).get("CloudWatchLogsLogGroup") or {}).get("LogGroupArn") if isinstance(dest, dict) else None
+            gid = group.get("Fn::GetAtt", [None])[0] if isinstance(group, dict) and isinstance(group.get("Fn::GetAtt"), list) else None
+            if isinstance(gid, str) and self.resources.get(gid, {}).get("Type") == "AWS::Logs::LogGroup":
+                self.absorbed.add(gid)
+                if gid != f"{lid}Logs":
+                    self.warn(f"{lid}: log group {gid} becomes {lid}Logs, the one compile writes")
+
+    # --- comments ----------------------------------------------------------------------------------
+
+    def collect_comments(self) -> None:
+        """Comments of a YAML template, placed above the app-file key that carries what they
+        stood above (or beside); comments on what has no place in the app go up to the
+        nearest ancestor that has one, or to the top of the file."""
+        if self.source.kind != "yaml":
+            return
+        for tpl_ptr, lines in template_comments(self.text).items():
+            # compile's own header is about the template, not the app
+            lines = [c for c in lines if not c.startswith(COMPILE_HEADER_LINES)]
+            if not lines:
+                continue
+            ptr = tpl_ptr
+            while ptr and ptr not in self.placed:
+                ptr = ptr[:-1]
+            target = self.placed.get(ptr) if ptr else None
+            if target is None:
+                target = ("app",)
+            self.comments.setdefault(target, []).extend(lines)
+
+
+def template_comments(text: str) -> dict[Pointer, list[str]]:
+    """Comment lines of a YAML document keyed by the pointer of the mapping key they stand
+    above (a comment at the end of a line belongs to that line's key).  Comments after the
+    last key are keyed by the document's last key."""
+    try:
+        tokens = list(yaml.scan(text, Loader=yaml.SafeLoader))
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    lines = text.splitlines()
+    ends: dict[int, int] = {}
+    covered: set[int] = set()
+    for tok in tokens:
+        if isinstance(tok, (yaml.StreamStartToken, yaml.StreamEndToken)):
+            continue
+        start, end = tok.start_mark, tok.end_mark
+        covered.update(range(start.line, end.line + 1))
+        ends[end.line] = max(ends.get(end.line, 0), end.column)
+    keys: dict[int, Pointer] = {}
+
+    def walk(node: yaml.Node, ptr: Pointer) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode):
+                    keys.setdefault(k.start_mark.line, ptr + (str(k.value),))
+                    walk(v, ptr + (str(k.value),))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, ptr + (i,))
+
+    if root is not None:
+        walk(root, ())
+    key_lines = sorted(keys)
+    out: dict[Pointer, list[str]] = {}
+    pending: list[str] = []
+    for n, line in enumerate(lines):
+        stripped = line.strip()
+        if n not in covered:
+            if stripped.startswith("#"):
+                pending.append(stripped[1:].strip() if stripped[1:2] == " " or len(stripped) == 1 else stripped[1:])
+            elif not stripped and pending and not any(k > n for k in key_lines):
+                continue
+            continue
+        trailing = line[ends.get(n, len(line)):] if n in ends else ""
+        note = trailing.strip()[1:].strip() if trailing.strip().startswith("#") else None
+        if n in keys:
+            if pending:
+                out.setdefault(keys[n], []).extend(pending)
+                pending = []
+            if note:
+                out.setdefault(keys[n], []).append(note)
+        elif note:
+            above = [k for k in key_lines if k < n]
+            if above:
+                out.setdefault(keys[above[-1]], []).append(note)
+    if pending and key_lines:
+        out.setdefault(keys[key_lines[-1]], []).extend(pending)
+    return out
+
+
+# --- small helpers -----------------------------------------------------------------------------------
+
+
+def _fill(value: Any, values: dict[str, Any]) -> Any:
+    """``${K}`` placeholders of a definition filled as CloudFormation fills its text: inside
+    strings, as text."""
+    if isinstance(value, str):
+        if "${" not in value:
+            return value
+        return _PLACEHOLDER.sub(lambda m: _env_text(values[m.group(1)]) if m.group(1) in values else m.group(0), value)
+    if isinstance(value, dict):
+        return {_fill(k, values): _fill(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(x, values) for x in value]
+    return value
+
+
+def _duration_strings(asl: Any) -> bool:
+    """Whether a definition has a duration-looking string where the app file reads one
+    (it would change meaning if loaded as an app flow's definition_file)."""
+    from flowengine.dsl.durations import is_duration
+
+    if isinstance(asl, dict):
+        return any((k in ("Seconds", "TimeoutSeconds", "HeartbeatSeconds", "IntervalSeconds", "MaxDelaySeconds")
+                    and is_duration(v)) or _duration_strings(v) for k, v in asl.items())
+    if isinstance(asl, list):
+        return any(_duration_strings(x) for x in asl)
+    return False
+
+
+def _compiled_bucket_label(name: Any) -> str | None:
+    """The ``<app>-<bucket>`` label of a bucket name compile writes, else None."""
+    if isinstance(name, dict) and list(name) == ["Fn::Sub"] and isinstance(name["Fn::Sub"], list) and len(name["Fn::Sub"]) == 2:
+        text, variables = name["Fn::Sub"]
+        m = _COMPILED_BUCKET.match(text) if isinstance(text, str) else None
+        if m and isinstance(variables, dict) and list(variables) == ["StackSuffix"]:
+            return m.group(1)
+    return None
+
+
+def _generated_alarm(fn: str, target: Any, res: Any) -> str | None:
+    """``errors``/``throttles`` when ``target`` is the rollout alarm compile generates for ``fn``."""
+    if not isinstance(target, str) or not isinstance(res, dict) or res.get("Type") != "AWS::CloudWatch::Alarm":
+        return None
+    props = res.get("Properties") or {}
+    for word, metric in (("errors", "Errors"), ("throttles", "Throttles")):
+        if target == f"{fn}{metric}Alarm" and props.get("MetricName") == metric and props.get("Namespace") == "AWS/Lambda":
+            return word
+    return None
+
+
+def _dns(text: str) -> str:
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text).lower().replace("_", "-")
+    return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]+", "-", snake)).strip("-")
+
+
+def _unescape(text: str) -> str:
+    return text.replace("\\*", "*").replace("\\\\", "\\")
+
+
+def _env_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def _json_input(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        return parsed if isinstance(parsed, (dict, list)) else value
+    return value
+
+
+def _int(value: Any) -> Any:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _seconds_text(value: Any) -> Any:
+    """Whole seconds as the duration the app file writes (``30s``, ``5m``)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return value
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if value >= size and value % size == 0:
+            return f"{value // size}{unit}"
+    return f"{value}s"
+
+
+def _rel(path: str, base: str) -> str:
+    return os.path.relpath(os.path.abspath(path), base).replace(os.sep, "/")
