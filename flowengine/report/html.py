@@ -23,7 +23,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import time
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -148,8 +147,9 @@ def _page(data: dict[str, Any], graph: str) -> str:
 <select id="f-type"><option value="">every event type</option></select>
 <input id="f-text" type="search" placeholder="filter text"></div>
 <div class="tablewrap"><table><thead><tr><th>id</th><th>time</th><th>type</th><th>state</th><th>details</th></tr>
-</thead><tbody id="history-rows"></tbody></table></div></section>
-<footer>{e(data["arn"])} · written by flowengine {time.strftime("%Y-%m-%d %H:%M:%S")}</footer>
+</thead><tbody id="history-rows"></tbody></table></div>
+<button type="button" class="more-btn" id="history-more"></button></section>
+<footer>{e(data["arn"]) + " · " if data["arn"] else ""}written by flowengine</footer>
 <script type="application/json" id="fe-data">{blob}</script>
 <script>{_static("report.js")}</script>
 </body></html>

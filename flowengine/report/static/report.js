@@ -2,11 +2,13 @@
 // Hand-written, no library; the data is the JSON in #fe-data (flowengine/report/model.py).
 (function () {
   "use strict";
+  var __t0 = performance.now();
   var data = JSON.parse(document.getElementById("fe-data").textContent);
   var attempts = data.attempts, rows = data.history, states = data.states;
   var byId = {};
   rows.forEach(function (r) { byId[r.id] = r; });
-  var TIMELINE_ROWS = 1500, HISTORY_ROWS = 2000;
+  // Rows are drawn in pages: a page of a few hundred keeps the first paint fast for big runs.
+  var PAGE = 300, timelineRows = PAGE, historyRows = PAGE;
 
   function el(tag, attrs, children) {
     var e = document.createElement(tag);
@@ -58,7 +60,7 @@
     box.appendChild(el("div", {cls: "hint"}, [st.kind + " · ", el("span", {cls: "status " + st.outcome, text: st.outcome.replace("-", " ")}),
       st.visits > 1 ? " · entered " + st.visits + " times" : ""]));
     if (!st.attempts.length) { box.appendChild(el("p", {cls: "hint", text: "The run did not reach this state."})); return; }
-    var list = st.attempts, shown = list.slice(0, 200);
+    var list = st.attempts, shown = list.slice(0, 50);
     shown.forEach(function (i, n) {
       var a = attempts[i];
       var title = "Attempt " + (a.number + 1) + (a.mapIndex != null ? " · item " + a.mapIndex : "") +
@@ -94,11 +96,22 @@
     function pct(t) { return (100 * t / span) + "%"; }
     var axis = el("div", {cls: "tl-axis"}, [el("div", {cls: "tl-label", text: "state (virtual time →)"})]);
     var track = el("div", {cls: "tl-track"});
-    for (var i = 0; i <= 4; i++) track.appendChild(el("span", {cls: "tl-tick", style: "left:" + (i === 0 ? "1.5%" : i === 4 ? "96%" : pct(span * i / 4)), text: "+" + secs(total * i / 4)}));
+    if (total === 0) track.appendChild(el("span", {cls: "tl-tick", style: "left:1.5%;transform:none", text: "everything at +0 s: no virtual time passed"}));
+    else for (var i = 0; i <= 4; i++) track.appendChild(el("span", {cls: "tl-tick", style: "left:" + (i === 0 ? "1.5%" : i === 4 ? "96%" : pct(span * i / 4)), text: "+" + secs(total * i / 4)}));
     axis.appendChild(track); box.appendChild(axis);
-    var shown = attempts.slice(0, TIMELINE_ROWS);
-    var frag = document.createDocumentFragment();
-    shown.forEach(function (a, i) {
+    var rowsBox = el("div");
+    box.appendChild(rowsBox);
+    var more = el("button", {cls: "more-btn", type: "button"});
+    box.appendChild(more);
+    function draw(from, to) {
+      var frag = document.createDocumentFragment();
+      attempts.slice(from, to).forEach(function (a, k) { frag.appendChild(row(a, from + k)); });
+      rowsBox.appendChild(frag);
+      var left = attempts.length - to;
+      more.style.display = left > 0 ? "" : "none";
+      more.textContent = "show " + Math.min(left, PAGE * 10) + " more of " + left + " attempts";
+    }
+    function row(a, i) {
       var label = el("div", {cls: "tl-label", title: a.state}, [a.state, a.mapIndex != null ? el("span", {cls: "ix", text: " [" + a.mapIndex + "]"}) : null,
         a.number > 0 ? el("span", {cls: "ix", text: " retry " + a.number}) : null]);
       if (a.node) label.addEventListener("click", function () { select(a.node); });
@@ -119,10 +132,10 @@
         var right = (100 * end / span) > 70;
         tr.appendChild(el("span", {cls: "tl-note", style: right ? "right:" + (100 - 100 * (a.retryDelay != null ? a.start - a.retryDelay : a.start) / span + 0.5) + "%" : "left:" + pct(end), text: note.join(" · ")}));
       }
-      frag.appendChild(el("div", {cls: "tl-row", "data-attempt": String(i)}, [label, tr]));
-    });
-    box.appendChild(frag);
-    if (attempts.length > shown.length) box.appendChild(el("div", {cls: "more", text: (attempts.length - shown.length) + " more attempts not drawn"}));
+      return el("div", {cls: "tl-row", "data-attempt": String(i)}, [label, tr]);
+    }
+    more.addEventListener("click", function () { var from = timelineRows; timelineRows += PAGE * 10; draw(from, Math.min(timelineRows, attempts.length)); });
+    draw(0, Math.min(timelineRows, attempts.length));
   }
 
   // -- history table with filters -------------------------------------------------------
@@ -144,16 +157,21 @@
         var detail = eventText(r);
         if (q && (r.type + " " + state + " " + detail).toLowerCase().indexOf(q) < 0) return;
         m++;
-        if (n >= HISTORY_ROWS) return;
+        if (n >= historyRows) return;
         n++;
         frag.appendChild(el("tr", {cls: /Failed|TimedOut|Aborted/.test(r.type) ? "ev-error" : ""}, [el("td", {text: String(r.id)}),
           el("td", {text: "+" + secs(r.t)}), el("td", {text: r.type}), el("td", {text: state}), el("td", {cls: "d", title: detail, text: detail})]));
       });
       body.appendChild(frag);
+      moreRows.style.display = m > n ? "" : "none";
+      moreRows.textContent = "show " + Math.min(m - n, PAGE * 10) + " more of " + (m - n) + " events";
       count.textContent = m === rows.length ? rows.length + " events" : m + " of " + rows.length + " events" + (m > n ? " (first " + n + " shown)" : "");
     }
-    [stSel, tySel].forEach(function (x) { x.addEventListener("change", render); });
-    text.addEventListener("input", render);
+    var moreRows = document.getElementById("history-more");
+    moreRows.addEventListener("click", function () { historyRows += PAGE * 10; render(); });
+    function again() { historyRows = PAGE; render(); }
+    [stSel, tySel].forEach(function (x) { x.addEventListener("change", again); });
+    text.addEventListener("input", again);
     render();
   }
 
@@ -164,4 +182,5 @@
   Object.keys(states).forEach(function (id) { if (!first && states[id].outcome === "failed") first = id; });
   if (!first && attempts.length && attempts[0].node) first = attempts[0].node;
   if (first) select(first);
+  window.__fe_t = performance.now() - __t0;
 })();
