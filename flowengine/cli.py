@@ -557,6 +557,14 @@ def build_parser() -> argparse.ArgumentParser:
     _source_options(gr)
     gr.set_defaults(func=cmd_graph)
 
+    rp = sub.add_parser("report", help="write the HTML report of a run saved with `flowengine run --json`")
+    rp.add_argument("run", metavar="RUN.json", help="what `flowengine run --json` printed, or a GetExecutionHistory response")
+    rp.add_argument("--app", metavar="APP", help="the app file, to draw every state of the flow (else: the states the run entered)")
+    rp.add_argument("--flow", help="the flow (with --app, when the app has several)")
+    rp.add_argument("--out", metavar="FILE", help="the HTML file to write (default: RUN.html)")
+    rp.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    rp.set_defaults(func=cmd_report)
+
     e = sub.add_parser("event", help="event payloads in AWS's shapes")
     esub = e.add_subparsers(dest="event_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True)
     g = esub.add_parser("generate", help="print an event payload, as `sam local generate-event` does")
