@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import difflib
 import hashlib
-import json
 import math
 import re
 import uuid
@@ -40,6 +39,7 @@ from jsonpath_ng import jsonpath as _jp
 from jsonpath_ng.exceptions import JSONPathError
 from jsonpath_ng.ext import parse as _parse_jsonpath
 
+from flowengine.dsl import files
 from flowengine.lang.jsonpath import jayway_body
 from flowengine.model.failure import RUNTIME, StatesFailure, json_type_name
 
@@ -700,11 +700,12 @@ def _string_to_json(call: _Call, values: list[Any], env: IntrinsicEnv) -> Any:
     if not text.strip():
         return None  # AWS returns null for an empty or blank string
 
-    def reject_constant(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
-
     try:
-        return json.loads(text, parse_constant=reject_constant)
+        # strict, as AWS parses: no NaN/Infinity, out-of-range numbers or lone surrogates
+        # (a surrogate would fail far away, when the result is written as UTF-8)
+        return files.loads(text)
+    except RecursionError:
+        raise _EvaluationError("The argument is nested too deeply to parse as JSON") from None
     except ValueError as exc:
         raise _EvaluationError(f"The argument is not a valid JSON string: {exc}") from None
 
