@@ -19,7 +19,7 @@ import datetime as _dt
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from flowengine.dsl import files
@@ -145,8 +145,13 @@ def describe(runtime: Any) -> list[str]:
 
 
 def up_command(app_path: str, *, real_time: bool = True, stream: TextIO | None = None,
-               duration: _dt.timedelta | float | str | None = None, seed: int | None = None) -> int:
+               duration: _dt.timedelta | float | str | None = None, seed: int | None = None,
+               on_start: Callable[[Any], Any] | None = None) -> int:
     """Run the app as a local runtime with a live log, until Ctrl-C or ``duration``.
+
+    ``on_start(runtime)`` runs once the runtime has started, before it serves (``up
+    --console`` starts its web server there); a callable it returns runs when serving ends,
+    before the runtime closes.
 
     On the real clock (default) schedules fire at their wall-clock times and waits really
     wait.  With ``real_time=False`` the virtual clock runs ``duration`` (default one day) of
@@ -172,6 +177,7 @@ def up_command(app_path: str, *, real_time: bool = True, stream: TextIO | None =
             else:
                 out.write(f"running {shown} of virtual time\n")
             out.flush()
+            stop = on_start(runtime) if on_start is not None else None
             def listening(port: int) -> None:
                 out.write(f"listening on 127.0.0.1:{port} for `flowengine send {app_path} EVENT`\n")
                 out.flush()
@@ -183,6 +189,9 @@ def up_command(app_path: str, *, real_time: bool = True, stream: TextIO | None =
                     runtime.serve(seconds if seconds is not None else 86400.0)
             except KeyboardInterrupt:
                 out.write("stopped\n")
+            finally:
+                if callable(stop):
+                    stop()
             out.write(_summary(runtime) + "\n")
     except (FlowengineError, OSError) as exc:
         return _problem(stream, "up", exc)

@@ -182,5 +182,4 @@
   Object.keys(states).forEach(function (id) { if (!first && states[id].outcome === "failed") first = id; });
   if (!first && attempts.length && attempts[0].node) first = attempts[0].node;
   if (first) select(first);
-  window.__fe_t = performance.now() - __t0;
 })();
