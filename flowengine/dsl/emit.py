@@ -63,7 +63,7 @@ class EmitNotes:
     ``comments`` maps app-file pointers (``("functions", "Fn")``, ``("flows", "F",
     "States", "S")``) to comment lines (without ``#``) written above that key.
     ``definition_files`` maps a flow to the path (relative to the app file) it is read
-    from, instead of inline ASL.  ``code_dirs`` maps a function to the absolute directory
+    from, instead of inline ASL.  ``defaults`` are the function defaults to write.  ``code_dirs`` maps a function to the absolute directory
     of its code; when absent, the app's ``code_paths`` and each function's ``code_uri``
     are written as they are.
     """
@@ -73,6 +73,9 @@ class EmitNotes:
     comments: dict[Pointer, list[str]] = field(default_factory=dict)
     definition_files: dict[str, str] = field(default_factory=dict)
     code_dirs: dict[str, str] = field(default_factory=dict)
+    #: ``defaults:`` to write (runtime, timeout, memory), e.g. from a template's Globals;
+    #: when absent, settings shared by several functions are moved there
+    defaults: dict[str, Any] | None = None
 
 
 def emit_app(app: App, base_dir: str, notes: EmitNotes | None = None) -> str:
@@ -107,7 +110,8 @@ def app_document(app: App, base_dir: str, notes: EmitNotes | None = None) -> tup
     code, code_uris = _code(app, base, notes)
     if code is not None:
         doc["code"] = code
-    defaults = _defaults(list(app.functions.values()))
+    defaults = {k: v for k, v in notes.defaults.items() if v != BUILTIN_DEFAULTS.get(k)} \
+        if notes.defaults is not None else _defaults(list(app.functions.values()))
     if defaults:
         doc["defaults"] = {k: _duration(v, small=True) if k == "timeout" else v for k, v in defaults.items()}
     if app.functions:

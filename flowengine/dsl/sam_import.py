@@ -127,9 +127,12 @@ def load_template_source(path: str) -> tuple[Source, str]:
     return load_template_text(text, path), text
 
 
-def import_template(path: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> ImportResult:
+def import_template(path: str | os.PathLike[str], out_path: str | os.PathLike[str], *,
+                    parameters: dict[str, Any] | None = None) -> ImportResult:
     """Import the template at ``path`` as an app file that will be written to ``out_path``
-    (paths in it are relative to that file).  Nothing is written here.
+    (paths in it are relative to that file).  Nothing is written here.  ``parameters``
+    override the template's parameter defaults (``--parameter-overrides``); an app file has
+    no parameters, so their values are written in where they are used.
 
     Raises :class:`~flowengine.errors.LoadError` when the file cannot be read, does not parse,
     or is not a SAM or CloudFormation template.
@@ -141,14 +144,14 @@ def import_template(path: str | os.PathLike[str], out_path: str | os.PathLike[st
             "FE109", "not a SAM or CloudFormation template (no Transform, AWSTemplateFormatVersion or AWS:: resources)",
             source.span(()), hint="flowengine import reads a template.yaml; an app file needs no import")])
     out_dir = os.path.dirname(os.path.abspath(os.fspath(out_path)))
-    return _Importer(source, text, out_dir).run()
+    return _Importer(source, text, out_dir, parameters or {}).run()
 
 
 # --- the importer -----------------------------------------------------------------------------------
 
 
 class _Importer:
-    def __init__(self, source: Source, text: str, out_dir: str) -> None:
+    def __init__(self, source: Source, text: str, out_dir: str, overrides: dict[str, Any]) -> None:
         self.source = source
         self.text = text
         self.doc: dict[str, Any] = source.value
@@ -176,17 +179,15 @@ class _Importer:
         self.triggers: list[Trigger] = []
         self.placed: dict[Pointer, Pointer] = {}  # template pointer → app pointer, for comments
         self.globals_fn: dict[str, Any] = {}
-        parameters = self.parameters()
-        pseudo_asl = dict(PSEUDO_PARAMETERS)
-        pseudo_env = {k: "${" + k + "}" for k in (*PSEUDO_PARAMETERS, "AWS::StackName", "AWS::StackId")
-                      if k != "AWS::NotificationARNs"}
-        common = dict(parameters=parameters, mappings=self.doc.get("Mappings") or {},
-                      conditions=self.doc.get("Conditions") or {}, reference=self.reference,
-                      diagnostics=self.diagnostics)
-        # in a definition a pseudo parameter has no DSL reference: its local value is written in;
-        # in an environment value compile passes ${AWS::Region} through to Fn::Sub
-        self.asl_values = Intrinsics(source, pseudo=pseudo_asl, **common)  # type: ignore[arg-type]
-        self.env_values = Intrinsics(source, pseudo=pseudo_env, **common)  # type: ignore[arg-type]
+        self.context = "asl"  # where the value being resolved goes: "asl" or "env"
+        self.where = ""  # what the value belongs to, for warnings ("Fn: environment X: ")
+        parameters = self.parameters(overrides)
+        self.stack_name = self.app_name()[0]
+        # a pseudo parameter has no app-file reference: its local value is written in (noted)
+        self.intrinsics = Intrinsics(source, parameters=parameters, pseudo=dict(PSEUDO_PARAMETERS),
+                                     mappings=self.doc.get("Mappings") or {},
+                                     conditions=self.doc.get("Conditions") or {}, reference=self.reference,
+                                     diagnostics=self.diagnostics)
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -194,11 +195,11 @@ class _Importer:
 
     # --- the template's sections ------------------------------------------------------------------
 
-    def parameters(self) -> dict[str, Any]:
+    def parameters(self, overrides: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         params = self.doc.get("Parameters")
         for name, p in (params.items() if isinstance(params, dict) else ()):
-            default = p.get("Default") if isinstance(p, dict) else None
+            default = overrides.get(name, p.get("Default") if isinstance(p, dict) else None)
             if default is None:
                 self.warn(f"Parameters: {name} has no Default; 'param-{name}' stands in for it where it is used")
                 default = f"param-{name}"
@@ -206,7 +207,7 @@ class _Importer:
                 default = [x.strip() for x in str(default).split(",")]
             out[name] = default
         if out:
-            self.warn(f"Parameters ({', '.join(out)}): an app file has none; their defaults are written in where they are used")
+            self.warn(f"Parameters ({', '.join(out)}): an app file has none; their values are written in where they are used")
         return out
 
     def run(self) -> ImportResult:
@@ -250,16 +251,41 @@ class _Importer:
                   triggers=tuple(self.triggers), description=description,
                   code_paths=tuple(dict.fromkeys(self.code_dirs.values())), source_path=self.source.path)
         self.collect_comments()
+        self.module_clashes(functions)
         notes = EmitNotes(
             header=[HEADER.format(template=_rel(self.source.path, self.out_dir))],
             warnings=self.warnings, comments=self.comments, definition_files=self.definition_files,
-            code_dirs=self.code_dirs)
+            code_dirs=self.code_dirs, defaults=self.defaults())
         text = emit_app(app, self.out_dir, notes)
         return ImportResult(text, app, self.warnings, self.diagnostics)
 
+    def defaults(self) -> dict[str, Any] | None:
+        """``defaults:`` from Globals.Function (None: let the emitter find shared settings)."""
+        found: dict[str, Any] = {}
+        for key, app_key in (("Runtime", "runtime"), ("Timeout", "timeout"), ("MemorySize", "memory")):
+            if key in self.globals_fn:
+                value = self.value(self.globals_fn[key], ("Globals", "Function", key))
+                found[app_key] = _int(value) if app_key != "runtime" else value
+        return found or None
+
+    def module_clashes(self, functions: dict[str, Function]) -> None:
+        """An app file imports every handler from one list of code directories: two functions
+        whose modules have one name in different directories would get the same module locally."""
+        seen: dict[str, tuple[str, str]] = {}
+        for name, fn in functions.items():
+            top = fn.handler.split(".")[0]
+            where = self.code_dirs.get(name)
+            if where is None:
+                continue
+            if top in seen and seen[top][1] != where:
+                self.warn(f"{seen[top][0]} and {name} both have a module '{top}' in different CodeUri directories: "
+                          "compile packages each from its own (code_uri), but a local run of the app file imports "
+                          f"one '{top}' for both (run the template itself, or rename a module)")
+            seen.setdefault(top, (name, where))
+
     def app_name(self) -> tuple[str, str | None]:
         description = self.doc.get("Description")
-        description = description if isinstance(description, str) else None
+        description = description.strip() if isinstance(description, str) else None
         m = re.fullmatch(r"flowengine app (\S+)", description or "")
         if m:
             return m.group(1), None
@@ -290,6 +316,10 @@ class _Importer:
                     return "${" + base + "Arn}"
                 self.warn(f"{base}.Version: a function version has no app-file reference; its ARN is used")
                 return "${" + base + "Arn}"
+        if name == "AWS::StackName" and attr is None:
+            return self.stack_name
+        if name == "AWS::StackId" and attr is None:
+            return self.stack_id()
         if name.startswith("AWS::"):
             return None
         kind = self.kinds.get(name)
@@ -299,14 +329,29 @@ class _Importer:
                           f"'imported-{name}'")
                 return f"imported-{name}" + (f"-{attr}" if attr else "")
             return None
+        what = f"Fn::GetAtt {name}.{attr}" if attr else f"Ref {name}"
+        stand_in = f"imported-{name}" + (f"-{attr}" if attr else "")
+        if kind in ("function", "flow"):
+            # an app file names functions and flows by ARN only, and only in definitions
+            if self.context == "env":
+                self.warn(f"{self.where}{what}: an app file's environment names resources only; "
+                          f"written as '{stand_in}'")
+                return stand_in
+            if attr in (None, "Arn"):
+                if kind == "function" and attr is None:
+                    self.warn(f"{what} (the function's name) becomes ${{{name}Arn}} (its ARN), which Lambda "
+                              "takes wherever it takes a name")
+                return "${" + name + "Arn}"
+            self.warn(f"{what}: no app-file reference gives it; written as '{stand_in}'")
+            return stand_in
         if attr is None:
-            return "${" + name + ("Arn}" if kind == "flow" else "}")
+            return "${" + name + "}"
         if attr == "Arn" or (kind == "topic" and attr == "TopicArn"):
             return "${" + name + "Arn}"
-        if (kind == "queue" and attr == "QueueUrl") or (kind in ("event_bus", "flow") and attr == "Name"):
+        if (kind == "queue" and attr == "QueueUrl") or (kind == "event_bus" and attr == "Name"):
             return "${" + name + "}"
-        self.warn(f"Fn::GetAtt {name}.{attr}: no app-file reference gives it; written as 'imported-{name}-{attr}'")
-        return f"imported-{name}-{attr}"
+        self.warn(f"{what}: no app-file reference gives it; written as '{stand_in}'")
+        return stand_in
 
     def known(self, raw: Any) -> str | None:
         """The DSL reference for a value compile writes as a pattern (bucket names and ARNs,
@@ -314,7 +359,7 @@ class _Importer:
         for lid, kind in self.kinds.items():
             if kind == "bucket":
                 name = self._prop(self.resources[lid], "BucketName")
-                if name is not None and raw == name and _compiled_bucket_label(name):
+                if name is not None and raw == name:
                     return "${" + lid + "}"
                 if (isinstance(raw, dict) and list(raw) == ["Fn::Sub"] and isinstance(raw["Fn::Sub"], list)
                         and len(raw["Fn::Sub"]) == 2 and raw["Fn::Sub"][0] == "arn:${AWS::Partition}:s3:::${BucketName}"
@@ -338,17 +383,26 @@ class _Importer:
             return {k: self.value(v, ptr + (k,), env=env) for k, v in raw.items()}
         if isinstance(raw, list):
             return [self.value(v, ptr + (i,), env=env) for i, v in enumerate(raw)]
-        if not env:
-            self._pseudo_note(raw)
-        resolved = (self.env_values if env else self.asl_values).resolve(raw, ptr)
+        self._pseudo_note(raw)
+        self.context = "env" if env else "asl"
+        try:
+            resolved = self.intrinsics.resolve(raw, ptr)
+        finally:
+            self.context = "asl"
         return None if resolved is NO_VALUE else resolved
 
     def _pseudo_note(self, raw: Any) -> None:
-        text = json.dumps(raw) if not isinstance(raw, str) else raw
+        if not isinstance(raw, (dict, list)):
+            return
+        text = json.dumps(raw)
+        local = {**PSEUDO_PARAMETERS, "AWS::StackName": self.stack_name, "AWS::StackId": self.stack_id()}
         for name in ("AWS::Region", "AWS::AccountId", "AWS::StackName", "AWS::StackId"):
-            if isinstance(raw, (dict, list)) and name in text:
-                self.warn(f"{name} in a definition has no app-file reference; its local value "
-                          f"({PSEUDO_PARAMETERS.get(name, 'local')}) is written in")
+            if name in text:
+                self.warn(f"{name} has no app-file reference; its local value ({local[name]}) is written in")
+
+    def stack_id(self) -> str:
+        return (f"arn:aws:cloudformation:{PSEUDO_PARAMETERS['AWS::Region']}:{PSEUDO_PARAMETERS['AWS::AccountId']}:"
+                f"stack/{self.stack_name}/00000000-0000-0000-0000-000000000000")
 
     def entity(self, raw: Any, ptr: Pointer, kinds: tuple[str, ...]) -> str | None:
         """The app name a template value points at (``!Ref X``, ``!GetAtt X.Arn``, compile's
@@ -474,7 +528,9 @@ class _Importer:
         env = props.get("Environment")
         env_vars = env.get("Variables") if isinstance(env, dict) else None
         for k, v in (env_vars.items() if isinstance(env_vars, dict) else ()):
+            self.where = f"{lid}: environment {k}: "
             resolved = self.value(v, base + ("Environment", "Variables", k), env=True)
+            self.where = ""
             if resolved is not None:
                 environment[str(k)] = _env_text(resolved)
                 self.placed[base + ("Environment", "Variables", k)] = ("functions", lid, "environment", str(k))
@@ -522,7 +578,9 @@ class _Importer:
             elif isinstance(alarm, str):
                 alarms.append(alarm)
             else:
-                self.warn(f"{lid}: rollout alarm {alarm!r} not carried over (name an existing alarm, or errors/throttles)")
+                shown = f"!Ref {target}" if target else repr(alarm)
+                self.warn(f"{lid}: rollout alarm {shown} not carried over (an app's rollout names an existing alarm, "
+                          "or errors/throttles)")
         hooks: dict[str, Any] = pref["Hooks"] if isinstance(pref.get("Hooks"), dict) else {}
         found: dict[str, str] = {}
         for key, app_key in (("PreTraffic", "pre"), ("PostTraffic", "post")):
@@ -544,7 +602,9 @@ class _Importer:
         for i, policy in enumerate(items):
             access = self.policy_access(lid, policy)
             if access is None:
-                label = policy if isinstance(policy, str) else next(iter(policy), "statement") if isinstance(policy, dict) else policy
+                label = (policy if isinstance(policy, str) else "an inline policy document"
+                         if isinstance(policy, dict) and "Statement" in policy
+                         else next(iter(policy), "{}") if isinstance(policy, dict) else repr(policy))
                 self.warn(f"{lid}: policy {label} not carried over (compile grants from reads:/writes:)")
                 continue
             for mode, name in access:
@@ -642,6 +702,9 @@ class _Importer:
             self.add_trigger("topic", target, kind, name, topic, options, ptr)
         elif etype in ("Schedule", "ScheduleV2"):
             key = "Schedule" if etype == "Schedule" else "ScheduleExpression"
+            if not isinstance(props.get(key), (str, dict)):
+                self.warn(f"{where}: no {key}; not carried over")
+                return
             options["schedule"] = self.value(props.get(key), pp + (key,))
             if props.get("ScheduleExpressionTimezone"):
                 options["timezone"] = self.value(props["ScheduleExpressionTimezone"], pp + ("ScheduleExpressionTimezone",))
@@ -772,8 +835,12 @@ class _Importer:
                 self.warn(f"{lid}: DefinitionUri {props['DefinitionUri']} could not be read; the flow is left out")
                 return None
             asl = loaded.value
-            if all(k == v for k, v in renames.items()) and not literals and not _duration_strings(asl):
+            inside = os.path.realpath(path).startswith(os.path.realpath(self.out_dir) + os.sep)
+            if inside and all(k == v for k, v in renames.items()) and not literals and not _duration_strings(asl):
                 self.definition_files[lid] = _rel(path, self.out_dir)
+            elif not inside:
+                self.warn(f"{lid}: {props['DefinitionUri']} is outside the app file's directory, where an app "
+                          "reads definition files; its definition is written inline")
             else:
                 self.warn(f"{lid}: the definition of {props['DefinitionUri']} is written inline, its placeholders "
                           "renamed to the app's names (the file itself is left as it is)")
