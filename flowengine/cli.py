@@ -629,14 +629,13 @@ def _event_option_kwargs(option: Any) -> dict[str, Any]:
 
     def typed(text: str) -> Any:
         if option.type == "json" and text.startswith("@"):
+            from flowengine.dsl import files  # a regular file only, the bytes read capped
+
             try:
-                with open(text[1:], encoding="utf-8") as fh:
-                    text = fh.read()
-            except FileNotFoundError:
-                raise argparse.ArgumentTypeError(f"{text[1:]}: no such file") from None
-            except (OSError, UnicodeDecodeError) as exc:
-                raise argparse.ArgumentTypeError(f"{text[1:]}: cannot read it: "
-                                                 f"{getattr(exc, 'strerror', None) or 'not a text file'}") from None
+                text = files.read_text(text[1:])
+            except files.FileProblem as exc:
+                raise argparse.ArgumentTypeError(f"{text[1:]}: no such file" if "not found" in exc.problem else
+                                                 f"{text[1:]}: cannot read it: {exc.problem}") from None
         try:
             return parse(text)
         except ValueError as exc:

@@ -32,8 +32,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlencode
 
+from flowengine.dsl import files
 from flowengine.errors import FlowengineError
 from flowengine.lang.filters import S3_EVENT_TYPES, s3_encode_key
+from flowengine.model.failure import json_type_name
 
 __all__ = [
     "DEFAULT_ACCOUNT", "DEFAULT_REGION", "DEFAULT_TIME", "KINDS", "Option", "PayloadError",
@@ -139,6 +141,8 @@ def _s3_event_version(name: str) -> str:
 
 def _s3_object(body: bytes | str | None, size: int | None, etag: str | None,
                rng: random.Random) -> tuple[int, str]:
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise PayloadError(f"an object's size is a whole number of bytes, 0 or more, not {size!r}")
     if body is not None:
         data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
         return len(data) if size is None else size, hashlib.md5(data).hexdigest() if etag is None else etag
@@ -447,8 +451,8 @@ def event_from_put_events_entry(entry: Mapping[str, Any], *, region: str = DEFAU
     """The event EventBridge makes of a ``PutEvents`` entry (``Time``, when the entry has one, wins)."""
     detail = entry.get("Detail", "{}")
     try:
-        parsed = json.loads(detail) if isinstance(detail, str) else detail
-    except ValueError:
+        parsed = files.loads(detail) if isinstance(detail, str) else detail
+    except (ValueError, RecursionError):
         raise PayloadError("Detail is malformed: not a JSON object") from None
     if not isinstance(parsed, Mapping):
         raise PayloadError("Detail is malformed: not a JSON object")
@@ -642,6 +646,9 @@ def apigateway_http_event(method: str = "GET", path: str = "/", body: Any = None
 # --- the registry behind `flowengine event generate` ---------------------------------------------
 
 OptionType = Literal["str", "int", "json", "datetime"]
+#: What a JSON option must hold: any JSON value, a JSON object, or an object of names to a
+#: value or a list of values (HTTP headers, query parameters).
+JsonShape = Literal["any", "object", "multimap"]
 
 
 @dataclass(frozen=True)
@@ -654,6 +661,8 @@ class Option:
     help: str
     multiple: bool = False  # may be given several times (a list)
     choices: tuple[str, ...] | None = None
+    minimum: int | None = None  # the smallest value of an int option
+    shape: JsonShape = "any"  # what a json option must hold
 
     @property
     def flag(self) -> str:
@@ -662,15 +671,46 @@ class Option:
     def parse(self, text: str) -> Any:
         """A command-line string → the option's value."""
         if self.type == "int":
-            return int(text)
+            try:
+                value = int(text)
+            except ValueError:
+                raise ValueError(f"{self.flag}: '{text[:40]}' is not a whole number") from None
+            self.check(value)
+            return value
         if self.type == "json":
             try:
-                return json.loads(text)
+                value = files.loads(text)  # strict: NaN/Infinity are not JSON, as AWS says
+            except RecursionError:
+                raise ValueError(f"{self.flag}: nested too deeply to parse") from None
             except ValueError as exc:
                 raise ValueError(f"{self.flag}: not JSON ({exc})") from None
+            self.check(value)
+            return value
         if self.type == "datetime":
             return _parse_time(text)
         return text
+
+    def check(self, value: Any) -> None:
+        """Raise :class:`PayloadError` unless ``value`` suits the option (a parsed value, or
+        one given to :func:`generate` directly)."""
+        if self.type == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise PayloadError(f"{self.flag} must be a whole number, not {value!r}")
+            if self.minimum is not None and value < self.minimum:
+                raise PayloadError(f"{self.flag} must be {self.minimum} or more, not {value}")
+        elif self.type == "json":
+            try:
+                json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError, RecursionError) as exc:
+                raise PayloadError(f"{self.flag}: not JSON ({exc})") from None
+            if self.shape != "any" and not isinstance(value, Mapping):
+                raise PayloadError(f"{self.flag} must be a JSON object, not {_a(json_type_name(value))}")
+            if self.shape == "multimap":
+                for k, v in value.items():
+                    items = v if isinstance(v, list) else [v]
+                    if not all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in items):
+                        raise PayloadError(f"{self.flag}: the value of '{k}' must be a string, a number, or a list "
+                                           f"of them, not {_a(json_type_name(v))}")
 
     def argparse_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``parser.add_argument(option.flag, **option.argparse_kwargs())``.
@@ -689,6 +729,10 @@ class Option:
         if self.choices:
             kwargs["choices"] = self.choices
         return kwargs
+
+
+def _a(type_name: str) -> str:
+    return ("an " if type_name[0] in "aeiou" else "a ") + type_name if type_name != "null" else "null"
 
 
 def _parse_time(text: str) -> _dt.datetime:
@@ -728,7 +772,7 @@ _KINDS: dict[str, _Kind] = {
         Option("event_name", "str", "ObjectCreated:Put", "the S3 event name",
                choices=("ObjectCreated:Put", "ObjectCreated:Post", "ObjectCreated:Copy",
                         "ObjectCreated:CompleteMultipartUpload")),
-        Option("size", "int", 1024, "the object's size in bytes"),
+        Option("size", "int", 1024, "the object's size in bytes", minimum=0),
         Option("etag", "str", None, "the object's ETag (default: random)"),
     )),
     "s3-delete": _Kind("an S3 notification for a deleted object (ObjectRemoved)", _seeded(s3_event), _S3 + (
@@ -737,24 +781,26 @@ _KINDS: dict[str, _Kind] = {
     )),
     "s3-eventbridge": _Kind("an S3 event delivered through EventBridge", _seeded(s3_eventbridge_event), _S3 + (
         Option("detail_type", "str", "Object Created", "the detail-type", choices=("Object Created", "Object Deleted")),
-        Option("size", "int", 1024, "the object's size in bytes (Object Created)"),
+        Option("size", "int", 1024, "the object's size in bytes (Object Created)", minimum=0),
         Option("etag", "str", None, "the object's ETag (default: random)"),
     )),
     "sqs": _Kind("an SQS batch for a Lambda function", _seeded(sqs_event, body="bodies"), (
         Option("body", "str", ["Hello from SQS!"], "a message body (repeat for a batch)", multiple=True),
         Option("queue_arn", "str", None, "the queue's ARN (default: ...:my-queue)"),
-        Option("message_attributes", "json", None, 'message attributes as JSON, e.g. {"kind": "order"}'),
+        Option("message_attributes", "json", None, 'message attributes as JSON, e.g. {"kind": "order"}',
+               shape="object"),
     )),
     "sns": _Kind("an SNS notification for a subscribed function", _seeded(sns_event), (
         Option("message", "str", "Hello from SNS!", "the message"),
         Option("topic_arn", "str", None, "the topic's ARN (default: ...:ExampleTopic)"),
         Option("subject", "str", None, "the subject"),
-        Option("message_attributes", "json", None, 'message attributes as JSON, e.g. {"level": "error"}'),
+        Option("message_attributes", "json", None, 'message attributes as JSON, e.g. {"level": "error"}',
+               shape="object"),
     )),
     "eventbridge": _Kind("an EventBridge event as a rule's target gets it", _seeded(eventbridge_event), (
         Option("source", "str", "com.example.app", "the event's source"),
         Option("detail_type", "str", "Example Event", "the event's detail-type"),
-        Option("detail", "json", {}, "the detail, as JSON"),
+        Option("detail", "json", {}, "the detail, as JSON", shape="object"),
         Option("resources", "str", [], "a resource ARN (repeat for several)", multiple=True),
     )),
     "schedule": _Kind("the Scheduled Event of a schedule rule", _seeded(schedule_event), (
@@ -765,8 +811,8 @@ _KINDS: dict[str, _Kind] = {
         Option("path", "str", "/", "the request path"),
         Option("resource", "str", None, "the route template, e.g. /orders/{id} (default: the path)"),
         Option("body", "str", None, "the request body"),
-        Option("headers", "json", None, 'headers as JSON, e.g. {"Authorization": "token"}'),
-        Option("query", "json", None, 'query parameters as JSON, e.g. {"page": "2"}'),
+        Option("headers", "json", None, 'headers as JSON, e.g. {"Authorization": "token"}', shape="multimap"),
+        Option("query", "json", None, 'query parameters as JSON, e.g. {"page": "2"}', shape="multimap"),
         Option("stage", "str", "prod", "the stage"),
     )),
     "apigateway-http": _Kind("an HTTP API (v2) event", _seeded(apigateway_http_event), (
@@ -774,8 +820,8 @@ _KINDS: dict[str, _Kind] = {
         Option("path", "str", "/", "the request path"),
         Option("route", "str", None, "the route template, e.g. /orders/{id} (default: $default)"),
         Option("body", "str", None, "the request body"),
-        Option("headers", "json", None, "headers as JSON"),
-        Option("query", "json", None, "query parameters as JSON"),
+        Option("headers", "json", None, "headers as JSON", shape="multimap"),
+        Option("query", "json", None, "query parameters as JSON", shape="multimap"),
     )),
 }
 
@@ -823,6 +869,8 @@ def generate(kind: str, **options: Any) -> dict[str, Any]:
                 raise PayloadError(str(exc)) from None
         if opt.choices and value not in opt.choices:
             raise PayloadError(f"{opt.flag} must be one of {', '.join(opt.choices)}, not '{value}'")
+        if value is not None and name in options:  # what the caller gave, parsed or not
+            opt.check(value)
         if value is not None:
             args[name] = value
     return spec.build(**args)
