@@ -444,6 +444,52 @@ def cmd_mocks_scaffold(args: argparse.Namespace) -> int:
     return scaffold_command(args.file, args.flow, args.out, args.force)
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    import os
+
+    from flowengine.dsl.sam_import import import_template
+    from flowengine.dsl.substitutions import parse_assignments
+    from flowengine.errors import LoadError
+
+    out = args.out
+    if os.path.isdir(out):
+        print(f"flowengine import: --out {out} is a directory; name the app file to write "
+              f"(e.g. --out {os.path.join(out, 'app.yaml')})", file=sys.stderr)
+        return EXIT_USAGE
+    if os.path.exists(out) and os.path.exists(args.file) and os.path.samefile(out, args.file):
+        print("flowengine import: --out is the template itself; choose another file", file=sys.stderr)
+        return EXIT_USAGE
+    if os.path.exists(out) and not args.force:
+        print(f"flowengine import: {out} exists and was not overwritten (add --force to replace it)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        parameters = parse_assignments(args.parameter_overrides, "--parameter-overrides")
+        result = import_template(args.file, out, parameters=parameters)
+    except ValueError as exc:
+        print(f"flowengine import: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except LoadError as exc:
+        _print_diagnostics(exc.diagnostics, "text", sys.stderr)
+        return EXIT_USAGE
+    _print_diagnostics(result.diagnostics, "text", sys.stderr)
+    if any(d.severity == "error" for d in result.diagnostics):
+        print("flowengine import: nothing written (the references above do not resolve)", file=sys.stderr)
+        return EXIT_PROBLEMS
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    try:
+        with open(out, "w" if args.force else "x", encoding="utf-8") as fh:
+            fh.write(result.text)
+    except FileExistsError:
+        print(f"flowengine import: {out} exists and was not overwritten (add --force to replace it)", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"flowengine import: cannot write {out}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    print(out)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="flowengine",
@@ -584,6 +630,16 @@ def build_parser() -> argparse.ArgumentParser:
     ms.add_argument("--force", action="store_true", help="overwrite an existing file")
     _source_options(ms)
     ms.set_defaults(func=cmd_mocks_scaffold)
+
+    im = sub.add_parser("import", help="turn a SAM or CloudFormation template into an app file")
+    im.add_argument("file", metavar="TEMPLATE", help="the template (template.yaml, YAML or JSON)")
+    im.add_argument("--out", required=True, metavar="APP.yaml",
+                    help="the app file to write (paths in it are relative to it); never overwritten without --force")
+    im.add_argument("--force", action="store_true", help="replace --out if it exists")
+    im.add_argument("--parameter-overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="values of the template's Parameters, as `sam deploy` takes them; an app file has no "
+                         "parameters, so the values (defaults otherwise) are written in where they are used")
+    im.set_defaults(func=cmd_import)
     _finish_parsers(p)
     return p
 
@@ -602,6 +658,7 @@ _EXAMPLES = {
     "event generate": "flowengine event generate eventbridge --source shop --detail @detail.json",
     "mocks": "flowengine mocks scaffold definitions/orders.yaml --out mocks.json",
     "mocks scaffold": "flowengine mocks scaffold definitions/orders.yaml --out mocks.json",
+    "import": "flowengine import template.yaml --out app.yaml",
 }
 
 
