@@ -28,10 +28,10 @@ catcher's output), its ``error``/``cause``, the backoff waited before it
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from flowengine.engine.clock import to_datetime
 from flowengine.engine.context import current_map_index
@@ -178,6 +178,11 @@ class StateRecord(Sequence[Attempt]):
 class ExecutionTrace(Listener):
     """Records the path and the attempts of one execution (see the module docstring)."""
 
+    #: Called with each traced execution when it enters its first state: how the pytest
+    #: plugin's ``--flowengine-report`` collects the executions of a test.  Append and remove
+    #: your own callable; the list is shared.
+    observers: ClassVar[list[Callable[["Execution"], Any]]] = []
+
     def __init__(self, state_paths: Iterable[str] = ()) -> None:
         #: every state path of the definition, in definition order
         self.state_paths: list[str] = list(state_paths)
@@ -197,6 +202,8 @@ class ExecutionTrace(Listener):
     def state_entered(self, execution: "Execution", scope: "Scope", node: Any, data: Any) -> None:
         if self.machine is None:
             self.machine = execution.program.machine
+            for observe in self.observers:
+                observe(execution)
         path = node.path or node.name
         entry = self._entries.get(path, 0)
         self._entries[path] = entry + 1
