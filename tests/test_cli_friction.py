@@ -303,6 +303,16 @@ def test_a_mistyped_option_gets_the_subcommands_usage_and_a_guess(argv: list[str
     assert err.startswith(usage) and guess in err
 
 
+@pytest.mark.parametrize("argv, guess", [
+    (["valdate", ORDERS], "did you mean 'validate'?"),
+    (["validate", "--format", "jsn", ORDERS], "did you mean 'json'?"),
+])
+def test_a_mistyped_choice_gets_a_guess(argv: list[str], guess: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2 and guess in capsys.readouterr().err
+
+
 def test_run_event_with_a_missing_file_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", ORDERS, "--event", str(tmp_path / "missing.json")]) == 2
     err = capsys.readouterr().err
