@@ -31,16 +31,6 @@ UNREADABLE_CODES = frozenset({"FE101", "FE102", "FE103"})
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # argparse exits 2 on usage errors, as we document
-        import re
-
-        # argparse's "invalid choice: 'valdate' (choose from ...)" gets a did-you-mean
-        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)$", message)
-        if choice:
-            import difflib
-
-            close = difflib.get_close_matches(choice.group(1), re.findall(r"'([^']*)'", choice.group(2)), n=1)
-            if close:
-                message += f" (did you mean '{close[0]}'?)"
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
@@ -134,6 +124,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                                    ValidationError)
 
     problem = _run_usage_problem(args)
+    if problem is None and args.report is not None:
+        from flowengine.report.commands import check_run_report_target
+
+        problem = check_run_report_target(args.report)
     if problem:
         print(f"flowengine run: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -299,6 +293,11 @@ def _report(result: Any, args: argparse.Namespace, wall: float) -> int:
         print(summary)
         if result.status == "SUCCEEDED":
             print(json.dumps(result.output, indent=2))
+    if args.report is not None:
+        from flowengine.report.commands import write_run_report
+
+        if not write_run_report(result, args.report, source=args.file, flow=args.flow, wall_seconds=wall):
+            return EXIT_USAGE
     return EXIT_OK if result.status == "SUCCEEDED" else EXIT_PROBLEMS
 
 
@@ -419,7 +418,13 @@ def _duration_arg(text: str) -> str:
 def cmd_up(args: argparse.Namespace) -> int:
     from flowengine.runtime.commands import up_command
 
-    return up_command(args.file, real_time=not args.virtual, duration=args.duration, seed=args.seed)
+    on_start = None
+    if args.console:
+        from flowengine.report.console import console_hook
+
+        on_start = console_hook(args.file, keep_open=args.virtual)
+    return up_command(args.file, real_time=not args.virtual, duration=args.duration, seed=args.seed,
+                      on_start=on_start)
 
 
 def cmd_send(args: argparse.Namespace) -> int:
@@ -433,6 +438,12 @@ def cmd_graph(args: argparse.Namespace) -> int:
     from flowengine.report.graph import graph_command
 
     return graph_command(args.file, args.flow, args.format, args.out, args.force, args.path, args.input)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from flowengine.report.commands import report_command
+
+    return report_command(args.run, args.out, args.force, app=args.app, flow=args.flow)
 
 
 def cmd_event_generate(args: argparse.Namespace) -> int:
@@ -529,6 +540,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--flow", help="the flow to run (required when the app has several)")
     r.add_argument("--input", help="execution input: JSON text, or @file.json")
     r.add_argument("--json", action="store_true", help="print {status, output, error, cause, history} as JSON")
+    r.add_argument("--report", metavar="FILE",
+                   help="also write an HTML report of the run: the graph by outcome, each state's input, output "
+                        "and attempts, a timeline, the history (replaces an earlier report, no other file)")
     r.add_argument("--real-time", action="store_true", help="wait in real time instead of on the virtual clock")
     r.add_argument("--seed", type=int, default=0, help="seed of the random source (jitter, UUIDs)")
     r.add_argument("--name", help="execution name")
@@ -587,6 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run on the virtual clock instead of the real one (a day of schedules in moments)")
     u.add_argument("--duration", type=_duration_arg, help="how long to run, e.g. 10m or 1d (default: until Ctrl-C; one day with --virtual)")
     u.add_argument("--seed", type=int, default=None, help="seed of the random source")
+    u.add_argument("--console", action="store_true",
+                   help="serve a live console on 127.0.0.1 (executions, their reports, the event log); "
+                        "its URL, with its token, is printed")
     _source_options(u, substitutions=False)
     u.set_defaults(func=cmd_up)
 
@@ -604,8 +621,8 @@ def build_parser() -> argparse.ArgumentParser:
     gr = sub.add_parser("graph", help="draw a flow (Mermaid or DOT), optionally with a run's path overlaid")
     gr.add_argument("file", metavar="APP", help="the app file or ASL definition")
     gr.add_argument("--flow", help="the flow (required when the app has several)")
-    gr.add_argument("--format", choices=("mermaid", "dot"), default=None,
-                    help="default: dot for an --out ending in .dot or .gv, else mermaid")
+    gr.add_argument("--format", choices=("mermaid", "dot", "svg"), default=None,
+                    help="default: dot for an --out ending in .dot or .gv, svg for .svg, else mermaid")
     gr.add_argument("--out", metavar="FILE", help="file to write (a .md file gets a mermaid code fence); stdout when absent")
     gr.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     gr.add_argument("--path", metavar="RUN.json", help="overlay the path of a run saved with `flowengine run --json`")

@@ -1,7 +1,8 @@
 """Draw a flow as a Mermaid flowchart or as Graphviz DOT, optionally with a run's path overlaid.
 
 Choose it to see a flow's shape, for review or docs: Mermaid renders on GitHub as it is,
-DOT goes through Graphviz (``dot -Tsvg``)::
+DOT goes through Graphviz (``dot -Tsvg``), SVG is an image laid out here (the report's layout,
+:mod:`flowengine.report.layout`)::
 
     text = draw(load("app.yaml"), "PlaceOrder")                     # flowchart TD ...
     text = draw(loaded, "PlaceOrder", fmt="dot", path=result.path)  # digraph ..., the run highlighted
@@ -41,8 +42,8 @@ from flowengine.model.asl import (ABSENT, ChoiceRule, ChoiceState, MapState, Par
 
 __all__ = ["FORMATS", "draw", "graph_command", "path_from_run"]
 
-#: The formats :func:`draw` writes.
-FORMATS: tuple[str, ...] = ("mermaid", "dot")
+#: The formats :func:`draw` writes (svg: the report's own layout, :mod:`flowengine.report.layout`).
+FORMATS: tuple[str, ...] = ("mermaid", "dot", "svg")
 
 #: Longest edge label, in characters; longer ones end in an ellipsis.
 LABEL_LIMIT = 40
@@ -429,9 +430,10 @@ def _dot(d: _Drawing) -> str:
 # -- the public entry points ----------------------------------------------------------------
 
 def draw(source: Any, flow: str | None = None, *, fmt: str = "mermaid", path: Sequence[str] | None = None) -> str:
-    """The flow ``flow`` of ``source`` drawn as ``fmt`` text: ``"mermaid"`` (a ``flowchart TD``)
-    or ``"dot"`` (Graphviz).  With ``path`` (``result.path``, or state names), the states and
-    edges the run went through are highlighted and repeated visits counted.
+    """The flow ``flow`` of ``source`` drawn as ``fmt`` text: ``"mermaid"`` (a ``flowchart TD``),
+    ``"dot"`` (Graphviz) or ``"svg"`` (an image laid out by :mod:`flowengine.report.layout`).
+    With ``path`` (``result.path``, or state names), the states and edges the run went through
+    are highlighted and repeated visits counted.
 
     ``source`` is what :func:`flowengine.dsl.app.load` returns; an ``App``, a ``StateMachine``,
     an ASL dict or an app file path work too.  ``flow`` may be None when there is one flow.
@@ -443,6 +445,10 @@ def draw(source: Any, flow: str | None = None, *, fmt: str = "mermaid", path: Se
     drawing = _Drawing(title, machine)
     if path is not None:
         drawing.overlay([path] if isinstance(path, str) else list(path))
+    if fmt == "svg":  # laid out here, in Python: no Graphviz needed
+        from flowengine.report.layout import layout, svg
+
+        return svg(layout(drawing))
     return _mermaid(drawing) if fmt == "mermaid" else _dot(drawing)
 
 
@@ -509,12 +515,12 @@ def path_from_run(value: Any) -> list[str]:
 
 def graph_command(app_path: str, flow: str | None, fmt: str | None, out: str | None, force: bool,
                   path_from: str | None, input_json: str | None, *, stdout: Any = None, stderr: Any = None) -> int:
-    """``flowengine graph APP [--flow NAME] [--format mermaid|dot] [--out FILE] [--force]
+    """``flowengine graph APP [--flow NAME] [--format mermaid|dot|svg] [--out FILE] [--force]
     [--path RUN.json | --input JSON]``; returns the exit code.
 
     Prints the drawing to stdout when ``out`` is None; ``fmt`` None means mermaid, or dot for
-    an ``out`` ending in ``.dot``/``.gv``; Mermaid written to a ``.md`` file is fenced so that
-    it renders.  ``path_from`` overlays a recorded run (see :func:`path_from_run`);
+    an ``out`` ending in ``.dot``/``.gv``, svg for ``.svg``; Mermaid written to a ``.md`` file
+    is fenced so that it renders.  ``path_from`` overlays a recorded run (see :func:`path_from_run`);
     ``input_json`` (JSON text, or ``@file.json``) runs the flow locally first and overlays its
     path.  Exit 0 when drawn; 1 when drawn but the ``input_json`` run did not succeed; 2 for a
     usage problem: an unloadable app, an unknown flow or format, an unreadable run file or
@@ -524,7 +530,8 @@ def graph_command(app_path: str, flow: str | None, fmt: str | None, out: str | N
     stderr = stderr or sys.stderr
     say: Callable[[str], None] = lambda text: print(f"flowengine graph: {text}", file=stderr)
     if fmt is None:
-        fmt = "dot" if out is not None and out.lower().endswith((".dot", ".gv")) else "mermaid"
+        suffix = out.lower() if out is not None else ""
+        fmt = "dot" if suffix.endswith((".dot", ".gv")) else "svg" if suffix.endswith(".svg") else "mermaid"
     if fmt not in FORMATS:
         say(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
         return 2
