@@ -389,7 +389,7 @@ def _placeholders(value: Any, refs: Refs) -> Iterator[Entity]:
 #: reads/writes of each resource kind → SAM policy template and its parameter.
 _FUNCTION_POLICIES: dict[str, dict[str, tuple[str, str]]] = {
     "bucket": {"reads": ("S3ReadPolicy", "BucketName"), "writes": ("S3CrudPolicy", "BucketName")},
-    "table": {"reads": ("DynamoDBReadPolicy", "TableName"), "writes": ("DynamoDBCrudPolicy", "TableName")},
+    "table": {"reads": ("DynamoDBReadPolicy", "TableName"), "writes": ("DynamoDBWritePolicy", "TableName")},
     "queue": {"writes": ("SQSSendMessagePolicy", "QueueName")},
     "topic": {"writes": ("SNSPublishMessagePolicy", "TopicName")},
     "event_bus": {"writes": ("EventBridgePutEventsPolicy", "EventBusName")},
@@ -397,14 +397,20 @@ _FUNCTION_POLICIES: dict[str, dict[str, tuple[str, str]]] = {
 #: Reading a queue, as an inline statement: SAM's SQSPollerPolicy lists batch "actions" IAM
 #: does not have (cfn-lint W3037); the batch calls are authorised by these.
 _QUEUE_READ = ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
+#: Writing a table includes deleting an item, which DynamoDBWritePolicy (PutItem, UpdateItem,
+#: BatchWriteItem) leaves out: an inline statement beside it, rather than DynamoDBCrudPolicy,
+#: which would add every read action too.
+_TABLE_DELETE = ("dynamodb:DeleteItem",)
 
 
 def function_policies(fn: Function, refs: Refs, report: Reporter) -> list[Any]:
     """SAM policy templates (and inline statements) for a function's ``reads:`` and ``writes:``.
 
-    Writing a bucket or a table includes deleting from it (S3CrudPolicy, DynamoDBCrudPolicy:
-    a clean-up function "writes" the table it deletes from); reading gets the read-only
-    templates.  Reading and writing the same thing gets the write template alone.
+    Writing includes deleting (a clean-up function "writes" the table it deletes from): a
+    bucket gets S3CrudPolicy; a table gets DynamoDBWritePolicy and ``dynamodb:DeleteItem``
+    inline, and no read action.  Reading gets the read-only templates.  Reading and writing
+    the same bucket or table gets its Crud template alone (for a table, exactly the read and
+    write actions, DeleteItem and ConditionCheckItem).
     """
     out: list[Any] = []
     grants = Grants()
@@ -427,6 +433,11 @@ def function_policies(fn: Function, refs: Refs, report: Reporter) -> list[Any]:
             if access == "reads" and name in writes and e.kind in ("bucket", "table"):
                 continue  # the Crud template covers reading
             policy, param = template
+            if e.kind == "table" and access == "writes":
+                if name in fn.reads:
+                    policy = "DynamoDBCrudPolicy"
+                else:
+                    grants.add(_TABLE_DELETE, refs.arn(e))
             entry = {policy: {param: refs.name_of(e)}}
             if entry not in out:
                 out.append(entry)

@@ -106,8 +106,12 @@ def test_rollout_maps_to_the_nearest_predefined_config(tmp_path: Path, rollout: 
 
 def test_reads_and_writes_become_least_privilege_templates(sink: CompiledApp) -> None:
     policies = props(sink, "Extract")["Policies"]
-    assert [next(iter(p)) for p in policies] == ["S3ReadPolicy", "DynamoDBCrudPolicy"]
-    assert policies[1] == {"DynamoDBCrudPolicy": {"TableName": {"Ref": "Items"}}}
+    assert [next(iter(p)) for p in policies] == ["S3ReadPolicy", "DynamoDBWritePolicy", "Version"]
+    # writing a table: SAM's write template (PutItem, UpdateItem, BatchWriteItem) and deleting
+    # an item, no read action (DynamoDBCrudPolicy granted Scan, Query, GetItem ... too)
+    assert policies[1] == {"DynamoDBWritePolicy": {"TableName": {"Ref": "Items"}}}
+    assert policies[2]["Statement"] == [{"Effect": "Allow", "Action": ["dynamodb:DeleteItem"],
+                                         "Resource": {"Fn::GetAtt": ["Items", "Arn"]}}]
     consume = props(sink, "Consume")["Policies"]
     assert consume[0] == {"SNSPublishMessagePolicy": {"TopicName": {"Fn::GetAtt": ["Alerts", "TopicName"]}}}
     # reading a queue: the exact SQS actions on the queue (SAM's SQSPollerPolicy names non-IAM batch actions)
