@@ -31,6 +31,16 @@ UNREADABLE_CODES = frozenset({"FE101", "FE102", "FE103"})
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # argparse exits 2 on usage errors, as we document
+        import re
+
+        # argparse's "invalid choice: 'valdate' (choose from ...)" gets a did-you-mean
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+        if choice:
+            import difflib
+
+            close = difflib.get_close_matches(choice.group(1), re.findall(r"'([^']*)'", choice.group(2)), n=1)
+            if close:
+                message += f" (did you mean '{close[0]}'?)"
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
