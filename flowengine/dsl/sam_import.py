@@ -70,7 +70,7 @@ _DEPLOYMENT_TYPE = re.compile(r"^(?:CodeDeployDefault\.Lambda)?(Canary|Linear)(\
 POLICY_ACCESS = {
     "S3ReadPolicy": ("reads", "BucketName"), "S3CrudPolicy": ("writes", "BucketName"),
     "S3WritePolicy": ("writes", "BucketName"),
-    "DynamoDBReadPolicy": ("reads", "TableName"), "DynamoDBCrudPolicy": ("writes", "TableName"),
+    "DynamoDBReadPolicy": ("reads", "TableName"), "DynamoDBCrudPolicy": ("reads+writes", "TableName"),
     "DynamoDBWritePolicy": ("writes", "TableName"),
     "SQSSendMessagePolicy": ("writes", "QueueName"), "SQSPollerPolicy": ("reads", "QueueName"),
     "SNSPublishMessagePolicy": ("writes", "TopicName"),
@@ -608,9 +608,10 @@ class _Importer:
                 self.warn(f"{lid}: policy {label} not carried over (compile grants from reads:/writes:)")
                 continue
             for mode, name in access:
-                target = reads if mode == "reads" else writes
-                if name and name not in target:
-                    target.append(name)
+                for one in mode.split("+"):
+                    target = reads if one == "reads" else writes
+                    if name and name not in target:
+                        target.append(name)
         return reads, writes
 
     def policy_access(self, lid: str, policy: Any) -> list[tuple[str, str | None]] | None:
@@ -628,14 +629,31 @@ class _Importer:
                 return [] if lid in hooks else None
         if isinstance(policy, dict) and "Statement" in policy:
             statements = policy.get("Statement")
-            if isinstance(statements, list) and len(statements) == 1 and isinstance(statements[0], dict):
-                st = statements[0]
-                if isinstance(st.get("Action"), list) and sorted(st["Action"]) == sorted(QUEUE_READ_ACTIONS):
-                    queue = self.entity(st.get("Resource"), (), ("queue",))
-                    if queue:
-                        return [("reads", queue)]
-                if st.get("Action") == ["codedeploy:PutLifecycleEventHookExecutionStatus"]:
-                    return []  # compile grants a traffic hook this itself
+            if not isinstance(statements, list):
+                return None
+            found: list[tuple[str, str | None]] = []
+            for st in statements:
+                access = self.statement_access(st)
+                if access is None:
+                    return None
+                found += access
+            return found
+        return None
+
+    def statement_access(self, st: Any) -> list[tuple[str, str | None]] | None:
+        """The statements compile writes for a function (queue reads, a table's DeleteItem
+        beside DynamoDBWritePolicy, a traffic hook's CodeDeploy call), else None."""
+        if not isinstance(st, dict) or st.get("Effect") != "Allow" or not isinstance(st.get("Action"), list):
+            return None
+        actions = sorted(st["Action"])
+        if actions == sorted(QUEUE_READ_ACTIONS):
+            queue = self.entity(st.get("Resource"), (), ("queue",))
+            return [("reads", queue)] if queue else None
+        if actions == ["dynamodb:DeleteItem"]:
+            table = self.entity(st.get("Resource"), (), ("table",))
+            return [("writes", table)] if table else None
+        if actions == ["codedeploy:PutLifecycleEventHookExecutionStatus"]:
+            return []  # compile grants a traffic hook this itself
         return None
 
     def _hooks_of(self, fn: str) -> list[str]:
