@@ -229,6 +229,22 @@ def test_explain_refusals_orders_triggers_closest_first() -> None:
     assert [r.trigger.name for r in explain_refusals(router, event)] == ["OnOther", "OnJob"]  # OnPng takes it
 
 
+@pytest.mark.parametrize("event", [
+    None, "x", [], {}, {"Records": [{"eventSource": "aws:s3", "s3": "str"}]},
+    {"Records": [{"eventSource": "aws:s3", "s3": {"bucket": 5, "object": []}}]},
+    {"Records": [{"eventSource": "aws:sns", "Sns": {"TopicArn": None, "MessageAttributes": "x"}}]},
+    {"Records": [{"eventSource": "aws:sqs", "eventSourceARN": None}]},
+    {"routeKey": "x", "requestContext": "s"}, {"Source": "a", "DetailType": "b", "Detail": "{bad"},
+    {"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": "x"}},
+])
+def test_explain_refusals_takes_events_of_any_shape(event: object) -> None:
+    from flowengine.dsl.app import load
+    from flowengine.events.routing import Router, describe_refusals, explain_refusals
+
+    router = Router(load(UPLOADS).app, {"Uploads": "uploads-local"})
+    assert "trigger NewUpload" in describe_refusals(explain_refusals(router, event))
+
+
 def test_pattern_explain_names_the_refusing_fields_of_the_closest_alternative() -> None:
     from flowengine.lang.patterns import compile_pattern
 

@@ -355,6 +355,16 @@ def _last(arn: Any) -> str:
     return str(arn).rsplit(":", 1)[-1]
 
 
+def _dig(value: Any, *keys: str) -> Any:
+    """``value[k1][k2]...``, or None where a level is missing or not an object (events are
+    user input: any shape can arrive)."""
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
 def _refusal(router: Router, t: Trigger, kind: str, view: Any, bus: str | None) -> tuple[float, str] | None:
     """(closeness, reason) for one trigger, or None if it would take the event."""
     o = t.options
@@ -363,13 +373,12 @@ def _refusal(router: Router, t: Trigger, kind: str, view: Any, bus: str | None) 
     if t.source == "bucket" and kind == "s3":
         best: tuple[float, str] | None = (0.0, "")
         for record in view:
-            s3 = record.get("s3") if isinstance(record.get("s3"), Mapping) else {}
-            name = str((s3.get("bucket") or {}).get("name", ""))
+            name = str(_dig(record, "s3", "bucket", "name") or "")
             if _bucket_resource(router, name) != t.resource:
                 found: tuple[float, str] | None = (0.2, f"listens on bucket {t.resource}; the event is for bucket {name}")
             else:
                 found = _s3_filter_refusal(o, str(record.get("eventName", "")),
-                                           str((s3.get("object") or {}).get("key", "")))
+                                           str(_dig(record, "s3", "object", "key") or ""))
             if found is None:
                 return None
             best = max(best, found) if best is not None else found
@@ -384,7 +393,7 @@ def _refusal(router: Router, t: Trigger, kind: str, view: Any, bus: str | None) 
         sub = next((x for subs in router.subscriptions.values() for x in subs if x.trigger is t), None)
         for record in view:
             sns = record.get("Sns") if isinstance(record.get("Sns"), Mapping) else {}
-            topic = _last(sns.get("TopicArn", ""))
+            topic = _last(sns.get("TopicArn") or "")
             if topic.lower() != str(t.resource).lower() and not topic.endswith(str(t.resource)):
                 return 0.2, f"subscribes to topic {t.resource}; the message is on topic {topic}"
             if sub is None or sub.policy is None:
@@ -407,7 +416,7 @@ def _refusal(router: Router, t: Trigger, kind: str, view: Any, bus: str | None) 
         if route is None:
             return None
         if "routeKey" in view:
-            method = str((view.get("requestContext") or {}).get("http", {}).get("method", "GET"))
+            method = str(_dig(view, "requestContext", "http", "method") or "GET")
             path = str(view.get("rawPath", "/"))
         else:
             method, path = str(view.get("httpMethod", "GET")), str(view.get("path", "/"))
