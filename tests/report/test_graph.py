@@ -234,8 +234,8 @@ def test_a_dangling_next_draws_as_a_missing_state() -> None:
 def test_unknown_flow_and_format_are_errors_naming_the_choices(orders: Any) -> None:
     with pytest.raises(FlowengineError, match=r"no flow named 'PlaceOrdr'.*PlaceOrder"):
         draw(orders, "PlaceOrdr")
-    with pytest.raises(FlowengineError, match="mermaid, dot"):
-        draw(orders, "PlaceOrder", fmt="svg")
+    with pytest.raises(FlowengineError, match="mermaid, dot, svg"):
+        draw(orders, "PlaceOrder", fmt="png")
 
 
 # -- the overlay ---------------------------------------------------------------------------------
@@ -329,7 +329,7 @@ def test_graph_runs_the_flow_on_an_input(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("args, message", [
     ((ORDERS, "Nope", None, None, False, None, None), "no flow named 'Nope' (flows: PlaceOrder)"),
-    ((ORDERS, None, "svg", None, False, None, None), "choose one of mermaid, dot"),
+    ((ORDERS, None, "png", None, False, None, None), "choose one of mermaid, dot, svg"),
     ((ORDERS, None, None, None, False, "run.json", "{}"), "not both"),
     ((ORDERS, None, None, None, False, None, "{not json"), "--input is not JSON"),
     ((ORDERS, None, None, None, False, "/no/such/run.json", None), "cannot read /no/such/run.json"),
