@@ -15,6 +15,7 @@ import copy
 import itertools
 import json
 import os
+import signal
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,30 @@ def _nothing_written_in_the_repo() -> Iterator[None]:
     before = _repo_files()
     yield
     assert _repo_files() - before == set()
+
+
+class _Stalled(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _hard_timeout() -> Iterator[None]:
+    """The pools hold a FIFO no one writes to and /dev/zero: a regression in the reader would
+    block or read for ever.  SIGALRM interrupts even a blocking open(), so the test fails."""
+    if not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def stalled(signum: int, frame: Any) -> None:
+        raise _Stalled("the CLI ran for 300 s: a read that never ends?")
+
+    previous = signal.signal(signal.SIGALRM, stalled)
+    signal.alarm(300)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def invoke(argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -196,29 +221,46 @@ def mutate(app: dict[str, Any], data: st.DataObject) -> None:
 
 
 DEEP = "[" * 100_000 + "]" * 100_000  # valid JSON, deeper than any recursion limit (jsonata sets 10,000)
+HUGE = "9" * 5000  # more digits than Python converts to an int (4,300)
+#: Not JSON, though Python's json module reads (or half-reads) them: NaN and infinities, a number
+#: beyond a double, an integer over the digit limit, lone surrogates (escaped, and raw as
+#: argv carries undecodable bytes).
+NOT_QUITE_JSON = ['{"a": NaN}', "[Infinity, -Infinity]", '{"a": 1e400}', '{"n": ' + HUGE + "}", HUGE,
+                  '"\\ud800"', '{"k\\udc00": 1}', '"\udcff"']
 INPUTS = ["{}", "[]", '"text"', '"{}"', "null", "42", "{bad", "", "{\"items\": [{\"sku\": \"a\", \"quantity\": 1}]}",
           "@" + str(ORDER_JSON), "@/nonexistent/input.json", '{"orderId": "o-1", "items": "x", "total": "y"}',
-          '{"expired": [1, 2]}', "[" * 50, DEEP]
+          '{"expired": [1, 2]}', "[" * 50, DEEP, *NOT_QUITE_JSON]
 
 
 def odd_files(d: Path) -> dict[str, str]:
-    """Files that are not what an option expects: binary, too deep, not JSON, a directory."""
+    """Files that are not what an option expects: binary, too deep, not JSON, NaN, a huge
+    integer, a lone surrogate, a directory, a FIFO no one writes to, a device without end."""
     contents = {"binary": b"\xff\xfe\x00\x01", "deep": DEEP.encode(), "text": b"not json", "string": b'"s"',
-                "run": b'{"path": ["Validate", "Nope"]}'}
+                "run": b'{"path": ["Validate", "Nope"]}', "nan": b'{"a": NaN, "b": Infinity}',
+                "huge": b'{"n": ' + HUGE.encode() + b"}", "surrogate": b'{"s": "\\ud800"}'}
     files = {}
     for name, content in contents.items():
         files[name] = str(d / f"{name}.json")
         Path(files[name]).write_bytes(content)
     files["dir"] = str(d)
+    if hasattr(os, "mkfifo"):  # opening it for reading would block for ever; reading never ends
+        files["fifo"] = str(d / "fifo.json")
+        if not os.path.exists(files["fifo"]):
+            os.mkfifo(files["fifo"])
+    if os.path.exists("/dev/zero"):  # a size of 0, and no end
+        files["device"] = "/dev/zero"
     return files
+
+ODD_KINDS = ("binary", "deep", "text", "string", "dir", "nan", "huge", "surrogate", "fifo", "device")
 
 COMMANDS = ("validate", "validate-handlers", "run", "compile", "graph", "graph-out", "scaffold", "scaffold-out",
             "send", "up")
 
 
 def _event_file(d: Path, which: str) -> str:
-    if which in ("binary", "deep", "text", "string", "dir"):
-        return odd_files(d)[which]
+    if which in ODD_KINDS:
+        odd = odd_files(d)
+        return odd.get(which, odd["text"])
     if which == "s3":
         event: Any = payloads.generate("s3-put", bucket="Uploads", key="incoming/report.json")
     elif which == "order":
@@ -245,7 +287,7 @@ def app_argv(d: Path, app_file: str, app: Any, data: st.DataObject) -> list[str]
     if command == "validate-handlers":
         return ["validate", "--check-handlers", app_file]
     odd = odd_files(d)
-    inputs = [*INPUTS, *("@" + odd[k] for k in ("binary", "deep", "string", "dir"))]
+    inputs = [*INPUTS, *("@" + odd[k] for k in ODD_KINDS if k in odd and k != "text")]
     if command == "run":
         return ["run", app_file, "--json", "--input", data.draw(st.sampled_from(inputs)), *flow]
     if command == "compile":
@@ -261,9 +303,10 @@ def app_argv(d: Path, app_file: str, app: Any, data: st.DataObject) -> list[str]
     if command == "scaffold-out":
         return ["mocks", "scaffold", app_file, *flow, "--out", str(d / data.draw(st.sampled_from(["m.json", "m.yaml"])))]
     if command == "send":
-        event = _event_file(d, data.draw(st.sampled_from(["s3", "order", "schedule", "none", "binary", "deep", "text",
-                                                           "string", "dir"])))
-        extra = data.draw(st.sampled_from([[], ["--object", str(REPORT_JSON)], ["--advance", "1h"]]))
+        event = _event_file(d, data.draw(st.sampled_from(["s3", "order", "schedule", "none", *ODD_KINDS])))
+        extra = data.draw(st.sampled_from([[], ["--object", str(REPORT_JSON)], ["--advance", "1h"],
+                                           ["--object", odd.get("fifo", odd["dir"])],
+                                           ["--object", odd.get("device", odd["dir"])]]))
         return ["send", app_file, event, "--fresh", *extra]
     return ["up", app_file, "--virtual", "--duration", "1h"]
 
@@ -299,6 +342,15 @@ SPECIAL_TEXTS = [
     "app: x\ncode: /nonexistent\nflows: {F: {StartAt: A, States: {A: {Type: Pass, End: true}}}}\n",
     "? [a, b]\n: c\n", "a: !!binary aGVsbG8=\n", "a: 2001-12-14\n", "*undefined", "&a a: *a\n", "%YAML 9.9\n---\n",
     "a: b\n---\nc: d\n", "StartAt: A\nStates: {A: {Type: Pass, End: true}}\n\r\x85\u2028",
+    '{"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": NaN, "End": true}}}',
+    '{"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": Infinity, "End": true}}}',
+    '{"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": ' + HUGE + ', "End": true}}}',
+    '{"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "\\ud800", "End": true}}}',
+    "StartAt: A\nStates: {A: {Type: Wait, Seconds: " + HUGE + ", End: true}}\n",
+    "StartAt: A\nStates: {A: {Type: Pass, Result: 1.0e+400, End: true}}\n",
+    "StartAt: A\nStates: !!set {A: null}\n", "StartAt: A\nStates: {A: !!python/object:os.X {Type: Pass}}\n",
+    "StartAt: A\nStates: {A: {Type: Pass, Result: !!omap [a: 1], End: true}}\n",
+    "StartAt: A\nStates: {A: {Type: Pass, Parameters: {'v.$': \"States.StringToJson('" + "[" * 3000 + "')\"}, End: true}}}\n",
 ]
 raw_contents = (
     st.sampled_from(SPECIAL_TEXTS).map(lambda t: t.encode("utf-8"))
