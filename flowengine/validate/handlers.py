@@ -99,12 +99,13 @@ def locate(module: str, paths: list[str]) -> tuple[Any, str]:
 def defines(path: str, attr: str) -> bool | str | None:
     """True/False whether the module's source binds ``attr`` at top level; None when it can't be
     told statically; a message when the source does not parse."""
+    from flowengine.dsl import files  # a regular file only (not a FIFO that blocks), the bytes read capped
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            tree = ast.parse(fh.read(), filename=path)
+        tree = ast.parse(files.read_text(path), filename=path)
     except SyntaxError as exc:
         return f"{os.path.relpath(path)}:{exc.lineno}: {exc.msg}"
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (files.FileProblem, ValueError, RecursionError, MemoryError):
         return None
     body = list(tree.body)
     while body:

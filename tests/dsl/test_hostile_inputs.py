@@ -258,3 +258,15 @@ def test_a_definition_file_that_is_a_fifo_is_refused_without_blocking(tmp_path: 
     proc = cli_subprocess(["validate", str(app)])
     assert proc.returncode == 1, proc.stdout + proc.stderr  # a problem of the app, as a missing definition_file
     assert "app.yaml:4:22: FE101 definition_file 'pipe.asl.json': is a FIFO (named pipe), not a regular file" in proc.stdout
+
+
+@needs_fifo
+def test_a_handler_module_that_is_a_fifo_does_not_block_validate(tmp_path: Path) -> None:
+    """validate checks handlers by reading their source: a FIFO there blocked open() for ever."""
+    (tmp_path / "code").mkdir()
+    os.mkfifo(tmp_path / "code" / "mod.py")
+    app = tmp_path / "app.yaml"
+    app.write_text("app: h\ncode: code\nfunctions:\n  F: {handler: mod.h}\n"
+                   "flows:\n  Main:\n    StartAt: Call\n    States:\n      Call: {Type: Task, Function: F, End: true}\n")
+    proc = cli_subprocess(["validate", "--check-handlers", str(app)])
+    assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
