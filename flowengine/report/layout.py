@@ -39,7 +39,7 @@ V_GAP = 46
 PAD = 14
 HEADER = 26
 CHAR_W = 6.9
-RETRY_ROOM = 34  # average width of a 12px sans-serif character
+RETRY_ROOM = 40  # average width of a 12px sans-serif character
 
 
 @dataclass
@@ -230,14 +230,13 @@ def _lay_scope(drawing: _Drawing, k: int, title: str, by_scope: dict[int, list[_
         y += max((sizes[v][1] for v in row), default=0.0) + V_GAP
     group.h = max(y - V_GAP, MARKER)
     width = max((xs[v] + sizes[v][0] / 2 - left for v in xs), default=MARKER)
-    centre: dict[str, tuple[float, float]] = {}
+    through: dict[str, list[tuple[float, float]]] = {}  # a dummy: down its whole layer, beside the boxes
     mine = {box.node.id for box in group.boxes}
     for lay, row in enumerate(layers):
         row_h = max((sizes[v][1] for v in row), default=0.0)
         for v in row:
             cx = xs[v] - left
-            cy = ys[lay] + row_h / 2
-            centre[v] = (cx, cy)
+            through[v] = [(cx, ys[lay]), (cx, ys[lay] + row_h)] if row_h > NODE_H else [(cx, ys[lay] + row_h / 2)]
             placed = boxes.get(v)
             if placed is not None and v in mine:
                 placed.x = cx - sizes[v][0] / 2 + (RETRY_ROOM if v in retried else 0)
@@ -252,7 +251,8 @@ def _lay_scope(drawing: _Drawing, k: int, title: str, by_scope: dict[int, list[_
         if i in chains:
             chain = chains[i]
             pts = [(sb.x + sb.w / 2, sb.y + sb.h)]
-            pts += [centre[d] for d in chain[1:-1]]
+            for d in chain[1:-1]:
+                pts += through[d]
             pts.append((db.x + db.w / 2, db.y))
             group.edges.append((e, pts, "down"))
         else:
@@ -266,7 +266,7 @@ def _lay_scope(drawing: _Drawing, k: int, title: str, by_scope: dict[int, list[_
         if e.kind == "retry":
             rb = boxes[e.src]
             group.edges.append((e, [(rb.x + rb.w, rb.y + 12), (rb.x + rb.w, rb.y + rb.h - 12)], "retry"))
-            right = max(right, rb.x + rb.w + 30)
+            right = max(right, rb.x + rb.w + 24 + len(e.label) * 5.8 + 6)  # the loop and its label
     group.w = right
     return group
 

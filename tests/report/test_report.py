@@ -171,3 +171,10 @@ def test_pytest_option_writes_reports_of_a_failing_test_and_names_them(tmp_path:
     assert written == ["test_flow.py_test_fails-call-1-PlaceOrder.html"]  # the passing test writes none
     assert "flowengine reports" in done.stdout
     assert f"PlaceOrder FAILED: {reports / written[0]}" in done.stdout
+
+
+def test_the_svg_in_the_docs_is_current() -> None:
+    """docs/graph.md shows docs/img/graph-orders.svg: what `flowengine graph` draws today."""
+    shown = (REPO / "docs" / "img" / "graph-orders.svg").read_text(encoding="utf-8")
+    assert shown == draw(str(ORDERS), "PlaceOrder", fmt="svg"), \
+        "regenerate: flowengine graph definitions/orders.yaml --out docs/img/graph-orders.svg --force"
