@@ -691,8 +691,20 @@ _EXAMPLES = {
     "up": "flowengine up definitions/nightly-cleanup.yaml --virtual --duration 7d",
     "send": "flowengine send definitions/upload-pipeline.yaml upload.json --object examples/upload_pipeline/report.json",
     "graph": "flowengine graph definitions/orders.yaml --out orders.md",
+    "report": "flowengine run definitions/orders.yaml --json > run.json && flowengine report run.json --app definitions/orders.yaml",
     "event": "flowengine event generate s3-put --bucket Uploads --key incoming/report.json > upload.json",
     "event generate": "flowengine event generate eventbridge --source shop --detail @detail.json",
+    "event generate s3-put": "flowengine event generate s3-put --bucket Uploads --key incoming/report.json > upload.json",
+    "event generate s3-delete": "flowengine event generate s3-delete --bucket Uploads --key incoming/report.json",
+    "event generate s3-eventbridge": "flowengine event generate s3-eventbridge --bucket Uploads --key incoming/a.json",
+    "event generate sqs": "flowengine event generate sqs --body first --body '{\"order\": 42}'",
+    "event generate sns": "flowengine event generate sns --message hello --message-attributes '{\"level\": \"error\"}'",
+    "event generate eventbridge": ("flowengine event generate eventbridge --source shop.web --detail-type OrderPlaced "
+                                   "--detail @order.json"),
+    "event generate schedule": ("flowengine event generate schedule "
+                                "--rule-arn arn:aws:events:us-east-1:123456789012:rule/nightly"),
+    "event generate apigateway": "flowengine event generate apigateway --method POST --path /orders --body '{\"qty\": 2}'",
+    "event generate apigateway-http": "flowengine event generate apigateway-http --method GET --path /orders/42",
     "mocks": "flowengine mocks scaffold definitions/orders.yaml --out mocks.json",
     "mocks scaffold": "flowengine mocks scaffold definitions/orders.yaml --out mocks.json",
     "import": "flowengine import template.yaml --out app.yaml",
@@ -738,7 +750,7 @@ def _event_option_kwargs(option: Any) -> dict[str, Any]:
     typed.__name__ = option.type  # argparse names the type in some messages
     kwargs["type"] = typed
     if option.type == "json":
-        kwargs["help"] += "; or @file.json"
+        kwargs["help"] = kwargs["help"].replace(option.help, f"{option.help}, or @file.json", 1)
     return kwargs
 
 

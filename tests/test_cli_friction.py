@@ -304,6 +304,23 @@ def test_every_argument_has_a_description_and_every_command_an_example() -> None
     assert missing == []
 
 
+def test_every_example_parses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("detail.json", "order.json"):  # the @files the examples name
+        (tmp_path / name).write_text("{}")
+    parser = build_parser()
+    for path, sub in _parsers(parser)[1:]:
+        *before, command = sub.epilog.split("\n", 1)[1].split("&&")  # the last command is this one's
+        for earlier in before:
+            assert parser.parse_known_args(shlex.split(earlier.split(">", 1)[0])[1:])[1] == []
+        words = shlex.split(command.split(">", 1)[0])
+        assert words[0] == "flowengine", path
+        args, extras = parser.parse_known_args(words[1:])
+        assert extras == [] and getattr(args, "_parser").prog.startswith(sub.prog), f"{path}: {command}"
+
+
 @pytest.mark.parametrize("argv, usage, guess", [
     (["validate", "--fomat", "json", ORDERS], "usage: flowengine validate", "did you mean --format?"),
     (["run", ORDERS, "--inptu", "{}"], "usage: flowengine run", "did you mean --input?"),
