@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import flowengine.report  # noqa: F401  (registers ExecutionResult.report; a light import)
-
 __all__ = [
     "ExecutionResult",
     "MockSet",
@@ -61,6 +59,8 @@ def __getattr__(name: str) -> Any:
     if target is None:
         raise AttributeError(f"module 'flowengine.testing' has no attribute {name!r}")
     import importlib
+
+    import flowengine.report  # noqa: F401  (registers ExecutionResult.report for what the testing API returns)
 
     module = importlib.import_module(target[0])
     value = module if target[1] is None else getattr(module, target[1])
