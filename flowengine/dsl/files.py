@@ -145,7 +145,7 @@ def read_stream(stream: IO[Any], *, limit: int = MAX_FILE_BYTES, name: str = "st
     except OSError as exc:
         raise FileProblem(name, "FE101", f"cannot read: {exc.strerror or exc}") from None
     if data is None:
-        raise FileProblem(name, "FE103", f"more than {_mib(limit)}; the limit is {_mib(limit)}")
+        raise FileProblem(name, "FE103", f"more than the {_mib(limit)} limit")
     if isinstance(data, str):  # a text stream without a buffer (a test's StringIO)
         return data.encode("utf-8", "surrogateescape")
     return data
@@ -262,22 +262,5 @@ def loads(text: str | bytes | bytearray, *, object_pairs_hook: Callable[[list[tu
     return value
 
 
-def has_lone_surrogate(value: Any) -> bool:
-    """Whether a JSON value holds a string (or key) with a lone surrogate, which UTF-8 cannot
-    encode; walks iteratively, so any depth is safe."""
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, str):
-            if not v.isascii() and _SURROGATE.search(v):
-                return True
-        elif isinstance(v, dict):
-            stack.extend(v.keys())
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
-    return False
-
-
-__all__ = ["MAX_FILE_BYTES", "MAX_OBJECT_BYTES", "FileProblem", "decode_text", "has_lone_surrogate", "loads",
+__all__ = ["MAX_FILE_BYTES", "MAX_OBJECT_BYTES", "FileProblem", "decode_text", "loads",
            "read_bytes", "read_stream", "read_text"]
