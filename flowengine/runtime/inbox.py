@@ -88,12 +88,12 @@ def _check_private(path: Path, st: os.stat_result, what: str, *, directory: bool
 def registry_dir() -> Path:
     """The user's private directory for ``up``'s records, created ``0700`` if missing.
 
-    ``$XDG_RUNTIME_DIR/flowengine`` when the session has a runtime directory, else
+    ``$XDG_RUNTIME_DIR/flowengine`` when the session has a (writable) runtime directory, else
     ``flowengine-<uid>`` in the system's temporary directory.  Either way it must be a real
     directory (not a symlink), owned by the user, with no access for anyone else:
     :class:`FlowengineError` otherwise (someone may have planted it)."""
     runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime and os.path.isabs(runtime) and os.path.isdir(runtime):
+    if runtime and os.path.isabs(runtime) and os.path.isdir(runtime) and os.access(runtime, os.W_OK | os.X_OK):
         path = Path(runtime) / "flowengine"
     else:
         uid = _uid()

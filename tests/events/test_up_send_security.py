@@ -266,3 +266,9 @@ def test_the_listener_refuses_more_than_its_message_limit(private_runtime_dir: P
     # the limit is read when the server starts, so patching before serving applies it
     answer = _serve(app, big, runtime)
     assert answer == {"ok": False, "error": "the message is over 4096 bytes"} and runtime.sent == []
+
+
+def test_an_unusable_runtime_directory_falls_back_to_the_private_temp_one(shared_tmp: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(shared_tmp / "missing"))
+    assert inbox.registry_dir() == shared_tmp / f"flowengine-{os.getuid()}"
