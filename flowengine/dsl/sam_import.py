@@ -46,10 +46,11 @@ import yaml
 from flowengine.dsl.asl import build_state_machine
 from flowengine.dsl.cfn import NO_VALUE, PSEUDO_PARAMETERS, Intrinsics, load_template_text
 from flowengine.dsl.emit import EmitNotes, Pointer, emit_app
+from flowengine.dsl.sam import local_name
 from flowengine.dsl.source import Source, load_text, read_text, source_from_value
 from flowengine.dsl.substitutions import load_definition_text
 from flowengine.errors import LoadError
-from flowengine.model.app import App, Flow, Function, Resource, Rollout, Trigger
+from flowengine.model.app import RESOURCE_KINDS, App, Flow, Function, Resource, Rollout, Trigger
 from flowengine.model.diagnostics import Diagnostic
 
 TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -325,12 +326,16 @@ class _Importer:
         kind = self.kinds.get(name)
         if kind is None:
             if name in self.resources:
-                self.warn(f"a reference to {self.resources[name].get('Type')} {name} (not modelled) is written as "
-                          f"'imported-{name}'")
-                return f"imported-{name}" + (f"-{attr}" if attr else "")
+                rtype = str(self.resources[name].get("Type"))
+                value = _stand_in(rtype, name, attr)
+                self.warn(f"{'Fn::GetAtt' if attr else 'Ref'} {name}{'.' + attr if attr else ''} ({rtype}, not "
+                          f"modelled) is written as '{value}'")
+                return value
             return None
         what = f"Fn::GetAtt {name}.{attr}" if attr else f"Ref {name}"
         stand_in = f"imported-{name}" + (f"-{attr}" if attr else "")
+        if self.context == "literal":
+            return self.literal("${" + name + ("Arn" if attr in ("Arn", "TopicArn") else "") + "}", ())
         if kind in ("function", "flow"):
             # an app file names functions and flows by ARN only, and only in definitions
             if self.context == "env":
@@ -374,22 +379,38 @@ class _Importer:
                     return "${" + m.group(1) + suffix + "}"
         return None
 
-    def value(self, raw: Any, ptr: Pointer, *, env: bool = False) -> Any:
-        """A template value in app-file terms: references as ``${X}``, the rest evaluated."""
+    def value(self, raw: Any, ptr: Pointer, *, context: str = "asl") -> Any:
+        """A template value in app-file terms, evaluated.  In a definition (``asl``) and an
+        environment (``env``) references become the DSL's ``${X}``; where the app file takes
+        no references (trigger patterns, settings: ``literal``) they become local values."""
         found = self.known(raw)
         if found is not None:
-            return found
+            return self.literal(found, ptr) if context == "literal" else found
         if isinstance(raw, dict) and len(raw) > 1:
-            return {k: self.value(v, ptr + (k,), env=env) for k, v in raw.items()}
+            return {k: self.value(v, ptr + (k,), context=context) for k, v in raw.items()}
         if isinstance(raw, list):
-            return [self.value(v, ptr + (i,), env=env) for i, v in enumerate(raw)]
+            return [self.value(v, ptr + (i,), context=context) for i, v in enumerate(raw)]
         self._pseudo_note(raw)
-        self.context = "env" if env else "asl"
+        self.context = context
         try:
             resolved = self.intrinsics.resolve(raw, ptr)
         finally:
             self.context = "asl"
         return None if resolved is NO_VALUE else resolved
+
+    def literal(self, marker: str, ptr: Pointer) -> str:
+        """Where the app file takes no reference: the local name the app runtime gives the
+        resource a ``${X}`` marker names (its ARN for ``${XArn}``), noted as not carried over."""
+        name = marker[2:-1]
+        arn = name.endswith("Arn") and name[:-3] in self.kinds and name not in self.kinds
+        lid = name[:-3] if arn else name
+        kind = self.kinds.get(lid, "")
+        local = local_name(self.stack_name, lid, kind) if kind in RESOURCE_KINDS else lid
+        if arn:
+            local = _local_arn(kind, local)
+        self.warn(f"a reference to {lid} where an app file takes none (a trigger's pattern or setting) is written "
+                  f"as its local {'ARN' if arn else 'name'} '{local}'; on AWS it is another")
+        return local
 
     def _pseudo_note(self, raw: Any) -> None:
         if not isinstance(raw, (dict, list)):
@@ -433,15 +454,16 @@ class _Importer:
         handled: set[str] = set()
         rtype = res.get("Type")
         if kind == "bucket":
-            handled |= {"NotificationConfiguration"} if props.get("NotificationConfiguration") == {
-                "EventBridgeConfiguration": {"EventBridgeEnabled": True}} else set()
+            notifications = props.get("NotificationConfiguration")
+            if isinstance(notifications, dict) and set(notifications) == {"EventBridgeConfiguration"}:
+                handled.add("NotificationConfiguration")  # compile turns it on for the bucket's EventBridge triggers
             if _compiled_bucket_label(props.get("BucketName")):
                 handled.add("BucketName")
         elif kind == "queue":
             if props.get("FifoQueue") in (True, "true"):
                 out["fifo"] = True
             handled.add("FifoQueue")
-            vt = self.value(props["VisibilityTimeout"], ("Resources", lid, "Properties", "VisibilityTimeout")) \
+            vt = self.value(props["VisibilityTimeout"], ("Resources", lid, "Properties", "VisibilityTimeout"), context="literal") \
                 if "VisibilityTimeout" in props else None
             if isinstance(vt, (int, str)) and str(vt).isdigit():
                 out["visibility_timeout"] = _seconds_text(int(vt))
@@ -449,7 +471,7 @@ class _Importer:
             redrive = props.get("RedrivePolicy")
             if isinstance(redrive, dict):
                 target = self.entity(redrive.get("deadLetterTargetArn"), (), ("queue",))
-                count = self.value(redrive.get("maxReceiveCount", 3), ("Resources", lid, "Properties", "RedrivePolicy"))
+                count = self.value(redrive.get("maxReceiveCount", 3), ("Resources", lid, "Properties", "RedrivePolicy"), context="literal")
                 if target and str(count).isdigit():
                     out["dead_letter"] = {"queue": target, "max_receive_count": int(count)}
                     handled.add("RedrivePolicy")
@@ -505,15 +527,15 @@ class _Importer:
         def number(key: str, default: int | None) -> int | None:
             if key not in props:
                 return default
-            v = self.value(props[key], base + (key,))
+            v = self.value(props[key], base + (key,), context="literal")
             try:
                 return int(v)
             except (TypeError, ValueError):
                 self.warn(f"{lid}: {key} {v!r} is not a number; the default is used")
                 return default
 
-        handler = self.value(props.get("Handler", ""), base + ("Handler",))
-        runtime = str(self.value(props.get("Runtime", "python3.12"), base + ("Runtime",)))
+        handler = self.value(props.get("Handler", ""), base + ("Handler",), context="literal")
+        runtime = str(self.value(props.get("Runtime", "python3.12"), base + ("Runtime",), context="literal"))
         if not runtime.startswith("python"):
             self.warn(f"{lid}: runtime {runtime}: flowengine runs Python handlers only (mock this function "
                       "locally), and compile refuses the runtime (FE811)")
@@ -529,7 +551,7 @@ class _Importer:
         env_vars = env.get("Variables") if isinstance(env, dict) else None
         for k, v in (env_vars.items() if isinstance(env_vars, dict) else ()):
             self.where = f"{lid}: environment {k}: "
-            resolved = self.value(v, base + ("Environment", "Variables", k), env=True)
+            resolved = self.value(v, base + ("Environment", "Variables", k), context="env")
             self.where = ""
             if resolved is not None:
                 environment[str(k)] = _env_text(resolved)
@@ -561,7 +583,7 @@ class _Importer:
         if not isinstance(pref, dict):
             self.warn(f"{lid}: AutoPublishAlias without DeploymentPreference becomes an all-at-once rollout")
             return Rollout()
-        typ = str(self.value(pref.get("Type", "AllAtOnce"), base + ("DeploymentPreference", "Type")))
+        typ = str(self.value(pref.get("Type", "AllAtOnce"), base + ("DeploymentPreference", "Type"), context="literal"))
         strategy, percent, minutes = "all-at-once", None, None
         m = _DEPLOYMENT_TYPE.match(typ)
         if m:
@@ -665,6 +687,13 @@ class _Importer:
 
     def add_trigger(self, source: str, target: str, kind: str, name: str, resource: str | None,
                     options: dict[str, Any], ptr: Pointer) -> None:
+        # event names are per resource in a template; trigger names are per app
+        taken = {t.name for t in self.triggers}
+        if name in taken:
+            base, n = f"{target}{name}", 2
+            name = base
+            while name in taken:
+                name, n = f"{base}{n}", n + 1
         self.placed[ptr] = ("triggers", len(self.triggers))
         self.triggers.append(Trigger(source=source, target=target, target_kind=kind,  # type: ignore[arg-type]
                                      resource=resource, options=options, name=name))
@@ -689,7 +718,7 @@ class _Importer:
             rules = (((props.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []) if isinstance(props.get("Filter"), dict) else []
             for rule in rules:
                 if isinstance(rule, dict) and str(rule.get("Name", "")).lower() in ("prefix", "suffix"):
-                    options[str(rule["Name"]).lower()] = self.value(rule.get("Value"), pp + ("Filter",))
+                    options[str(rule["Name"]).lower()] = self.value(rule.get("Value"), pp + ("Filter",), context="literal")
             used |= {"Bucket", "Events", "Filter"}
             if bucket is None:
                 self.warn(f"{where}: the bucket is not a bucket of the template; not carried over")
@@ -698,10 +727,10 @@ class _Importer:
         elif etype == "SQS" and kind == "function":
             queue = self.entity(props.get("Queue"), (), ("queue",))
             if "BatchSize" in props:
-                options["batch_size"] = _int(self.value(props["BatchSize"], pp + ("BatchSize",)))
+                options["batch_size"] = _int(self.value(props["BatchSize"], pp + ("BatchSize",), context="literal"))
             if "MaximumBatchingWindowInSeconds" in props:
                 options["batching_window"] = _seconds_text(
-                    _int(self.value(props["MaximumBatchingWindowInSeconds"], pp + ("MaximumBatchingWindowInSeconds",))))
+                    _int(self.value(props["MaximumBatchingWindowInSeconds"], pp + ("MaximumBatchingWindowInSeconds",), context="literal")))
             if props.get("FunctionResponseTypes") == ["ReportBatchItemFailures"]:
                 options["report_batch_item_failures"] = True
             used |= {"Queue", "BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes"}
@@ -712,7 +741,7 @@ class _Importer:
         elif etype == "SNS" and kind == "function":
             topic = self.entity(props.get("Topic"), (), ("topic",))
             if "FilterPolicy" in props:
-                options["filter_policy"] = self.value(props["FilterPolicy"], pp + ("FilterPolicy",))
+                options["filter_policy"] = self.value(props["FilterPolicy"], pp + ("FilterPolicy",), context="literal")
             used |= {"Topic", "FilterPolicy"}
             if topic is None:
                 self.warn(f"{where}: the topic is not a topic of the template; not carried over")
@@ -723,11 +752,11 @@ class _Importer:
             if not isinstance(props.get(key), (str, dict)):
                 self.warn(f"{where}: no {key}; not carried over")
                 return
-            options["schedule"] = self.value(props.get(key), pp + (key,))
+            options["schedule"] = self.value(props.get(key), pp + (key,), context="literal")
             if props.get("ScheduleExpressionTimezone"):
-                options["timezone"] = self.value(props["ScheduleExpressionTimezone"], pp + ("ScheduleExpressionTimezone",))
+                options["timezone"] = self.value(props["ScheduleExpressionTimezone"], pp + ("ScheduleExpressionTimezone",), context="literal")
             if "Input" in props:
-                options["input"] = _json_input(self.value(props["Input"], pp + ("Input",)))
+                options["input"] = _json_input(self.value(props["Input"], pp + ("Input",), context="literal"))
             used |= {key, "ScheduleExpressionTimezone", "Input", "OmitName"}
             if props.get("Enabled") is False or props.get("State") == "DISABLED":
                 self.warn(f"{where}: the schedule is disabled in the template; the trigger is not")
@@ -738,20 +767,20 @@ class _Importer:
             if self.s3_rule(target, kind, name, props, ptr):
                 pass
             else:
-                options["event_pattern"] = self.value(props.get("Pattern"), pp + ("Pattern",))
+                options["event_pattern"] = self.value(props.get("Pattern"), pp + ("Pattern",), context="literal")
                 bus = None
                 if "EventBusName" in props:
                     bus = self.entity(props["EventBusName"], (), ("event_bus",))
-                    if bus is None and self.value(props["EventBusName"], pp + ("EventBusName",)) != "default":
+                    if bus is None and self.value(props["EventBusName"], pp + ("EventBusName",), context="literal") != "default":
                         self.warn(f"{where}: EventBusName is not an event bus of the template; the default bus is used")
                 if "Input" in props:
-                    options["input"] = _json_input(self.value(props["Input"], pp + ("Input",)))
+                    options["input"] = _json_input(self.value(props["Input"], pp + ("Input",), context="literal"))
                 elif "InputPath" in props:
-                    options["input_path"] = self.value(props["InputPath"], pp + ("InputPath",))
+                    options["input_path"] = self.value(props["InputPath"], pp + ("InputPath",), context="literal")
                 self.add_trigger("event_pattern", target, kind, name, bus, options, ptr)
         elif etype == "Api":
-            method = self.value(props.get("Method", "post"), pp + ("Method",))
-            path = self.value(props.get("Path", "/"), pp + ("Path",))
+            method = self.value(props.get("Method", "post"), pp + ("Method",), context="literal")
+            path = self.value(props.get("Path", "/"), pp + ("Path",), context="literal")
             used |= {"Method", "Path"}
             self.add_trigger("api", target, kind, name, None, {"api": {"method": method, "path": path}}, ptr)
         else:
@@ -765,8 +794,10 @@ class _Importer:
         """An EventBridge rule on S3's object events for a bucket of the template: the bucket
         trigger compile writes that way (flows always; functions with ``via_eventbridge``)."""
         pattern = props.get("Pattern")
-        if not isinstance(pattern, dict) or set(props) - {"Pattern"} or set(pattern) != {"source", "detail-type", "detail"}:
+        if not isinstance(pattern, dict) or set(pattern) != {"source", "detail-type", "detail"}:
             return False
+        if set(props) - {"Pattern", "EventBusName"} or props.get("EventBusName", "default") != "default":
+            return False  # S3 sends its events to the default bus only
         if pattern["source"] != ["aws.s3"] or not isinstance(pattern["detail-type"], list):
             return False
         words = {"Object Created": "created", "Object Deleted": "removed"}
@@ -779,15 +810,17 @@ class _Importer:
         if not (isinstance(names, list) and len(names) == 1 and set(detail["bucket"]) == {"name"}):
             return False
         bucket = self.entity(names[0], (), ("bucket",))
-        if bucket is None or self._prop(self.resources[bucket], "NotificationConfiguration") != {
-                "EventBridgeConfiguration": {"EventBridgeEnabled": True}}:
-            return False
+        notifications = self._prop(self.resources[bucket], "NotificationConfiguration") if bucket else None
+        bridge = notifications.get("EventBridgeConfiguration") if isinstance(notifications, dict) else None
+        if not (isinstance(bridge, dict) and bridge.get("EventBridgeEnabled") in (True, "true")):
+            return False  # the bucket sends no events to EventBridge: the rule never fires
         options: dict[str, Any] = {"events": [words[d] for d in pattern["detail-type"]]}
         if "object" in detail:
             keys = detail["object"].get("key") if isinstance(detail["object"], dict) else None
             if not (isinstance(keys, list) and len(keys) == 1 and isinstance(keys[0], dict) and len(keys[0]) == 1):
                 return False
             (op, arg), = keys[0].items()
+            arg = self.value(arg, ptr, context="literal")
             if op in ("prefix", "suffix") and isinstance(arg, str):
                 options[op] = arg
             elif op == "wildcard" and isinstance(arg, str) and len(re.findall(r"(?<!\\)\*", arg)) == 1:
@@ -838,7 +871,8 @@ class _Importer:
                    "Events", "Policies", "Role", "RoleArn"}
         asl: Any = None
         if isinstance(props.get("Definition"), dict):
-            asl = _fill(props["Definition"], values)
+            # CloudFormation evaluates intrinsics inside an inline definition, then substitutes
+            asl = _fill(self.value(props["Definition"], base + ("Definition",)), values)
             self.placed[base + ("Definition",)] = ("flows", lid)
             for key in props["Definition"]:
                 self.placed[base + ("Definition", key)] = ("flows", lid, key)
@@ -1030,6 +1064,36 @@ def template_comments(text: str) -> dict[Pointer, list[str]]:
 
 
 # --- small helpers -----------------------------------------------------------------------------------
+
+
+#: What a Ref / Fn::GetAtt Arn of a resource the app file does not model is written as: the
+#: shape the service gives, in the local account, so that a definition stays valid ASL.
+_STAND_INS = {
+    "AWS::Lambda::Function": ("{id}", "arn:aws:lambda:{region}:{account}:function:{id}"),
+    "AWS::StepFunctions::Activity": ("arn:aws:states:{region}:{account}:activity:{id}",
+                                     "arn:aws:states:{region}:{account}:activity:{id}"),
+    "AWS::IAM::Role": ("{id}", "arn:aws:iam::{account}:role/{id}"),
+    "AWS::Kinesis::Stream": ("{id}", "arn:aws:kinesis:{region}:{account}:stream/{id}"),
+}
+
+
+def _local_arn(kind: str, name: str) -> str:
+    region, account = PSEUDO_PARAMETERS["AWS::Region"], PSEUDO_PARAMETERS["AWS::AccountId"]
+    return {
+        "bucket": f"arn:aws:s3:::{name}", "queue": f"arn:aws:sqs:{region}:{account}:{name}",
+        "topic": f"arn:aws:sns:{region}:{account}:{name}", "table": f"arn:aws:dynamodb:{region}:{account}:table/{name}",
+        "event_bus": f"arn:aws:events:{region}:{account}:event-bus/{name}",
+        "function": f"arn:aws:lambda:{region}:{account}:function:{name}",
+        "flow": f"arn:aws:states:{region}:{account}:stateMachine:{name}",
+    }.get(kind, name)
+
+
+def _stand_in(rtype: str, lid: str, attr: str | None) -> str:
+    shapes = _STAND_INS.get(rtype)
+    if shapes is not None and attr in (None, "Arn"):
+        shape = shapes[0] if attr is None else shapes[1]
+        return shape.format(id=lid, region=PSEUDO_PARAMETERS["AWS::Region"], account=PSEUDO_PARAMETERS["AWS::AccountId"])
+    return f"imported-{lid}" + (f"-{attr}" if attr else "")
 
 
 def _fill(value: Any, values: dict[str, Any]) -> Any:
