@@ -233,27 +233,20 @@ def _run_local(loaded: Any, args: argparse.Namespace, payload: Any) -> int:
                                "listeners": [printer] if printer else []}
     started = time.perf_counter()
     try:
-        from flowengine.dsl.app import declares_resources
-
         if args.event is not None:
             from flowengine.runtime.commands import run_event
 
             result = run_event(loaded, args.event, flow=args.flow, bus=args.bus, trigger=args.trigger,
                                object_file=args.object, **options)
-        elif declares_resources(loaded):
-            # Handlers reach the app's resources through boto3: give them the in-process
-            # emulation, never the account of whoever runs this.
+        else:
+            # Every local run is the app runtime's: the app's resources (if any) emulated
+            # in-process, so a handler's boto3 never reaches the account of whoever runs this.
             from flowengine.runtime.app import AppRuntime
 
             with AppRuntime(loaded, **options) as runtime:
+                # JSON text, parsed once as StartExecution parses it (a value that is itself
+                # a string would be read as JSON text again)
                 result = runtime.run_flow(args.flow, json.dumps(payload), name=args.name)
-        else:
-            from flowengine.runtime.engine import Engine
-
-            with Engine(**options) as engine:
-                # JSON text, parsed once by the engine as StartExecution parses it (a value
-                # that is itself a string would be read as JSON text again)
-                result = engine.run(loaded, json.dumps(payload), flow=args.flow, name=args.name)
     finally:
         if clock is not None:
             clock.close()
@@ -274,8 +267,8 @@ def _run_on_aws(loaded: Any, args: argparse.Namespace, payload: Any) -> int:
         result = run_remote(loaded, flow, args.stack_name, payload, region=args.region, profile=args.profile,
                             endpoint_url=args.endpoint_url, name=args.name)
     else:
-        from flowengine.aws import run_hybrid
         from flowengine.engine.clock import RealClock
+        from flowengine.runtime.hybrid import run_hybrid
 
         printer = _printer(args)
         clock = RealClock() if args.real_time else None

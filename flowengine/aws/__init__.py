@@ -6,17 +6,17 @@ is called, so ``import flowengine`` stays fast and works without AWS libraries c
     from flowengine.aws import deploy, run_remote
     result = deploy(loaded, "orders-dev", region="eu-west-1")
     execution = run_remote(loaded, "PlaceOrder", "orders-dev", {"orderId": "o-1"})
-    local = run_hybrid(loaded, "PlaceOrder", "orders-dev", {"orderId": "o-1"})   # local flow, AWS resources
 
 Errors are :class:`~flowengine.errors.AwsError` with a one-line message (missing
 credentials or region, a refused call) or :class:`DeployError` (a failed deployment,
-naming the resource and CloudFormation's reason).
+naming the resource and CloudFormation's reason).  Hybrid runs (a local flow whose Tasks
+call the deployed stack) are :func:`flowengine.runtime.hybrid.run_hybrid`, or
+``flowengine.run(..., aws=Hybrid("orders-dev"))``.
 """
 
 from __future__ import annotations
 
 from flowengine.aws._deploy import DeployError, DeployResult, deploy
-from flowengine.aws._hybrid import run_hybrid
 from flowengine.aws._remote import run_remote
 
-__all__ = ["DeployError", "DeployResult", "deploy", "run_hybrid", "run_remote"]
+__all__ = ["DeployError", "DeployResult", "deploy", "run_remote"]

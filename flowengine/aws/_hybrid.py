@@ -1,15 +1,14 @@
-"""Hybrid runs: the flow runs locally, its Tasks call the AWS resources of a deployed stack.
+"""The AWS half of hybrid runs (the flow runs locally, its Tasks call a deployed stack).
 
-:func:`run_hybrid` resolves every ``${X}`` of the app against the stack (the real queue
-URL, table name, function ARN ...), then runs the flow on the local engine with
-:class:`~flowengine.integrations.aws.AwsIntegration` first in line.  Functions stay local
-(their handlers run in-process) unless ``functions="remote"``.
+:class:`AioTransport` carries :class:`~flowengine.integrations.aws.AwsIntegration`'s calls
+with aiobotocore; :func:`hybrid_substitutions` reads what every ``${X}`` of the app is in the
+stack.  :func:`flowengine.runtime.hybrid.run_hybrid` puts the two together: a hybrid run is
+one of the runtime's explicit ways out of the machine, so it lives there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 from flowengine.aws._client import Aws
 from flowengine.dsl.app import LoadedApp
@@ -87,35 +86,3 @@ def hybrid_substitutions(aws: Aws, loaded: LoadedApp, stack_name: str, *,
             if pid:
                 out[name], out[f"{name}Arn"] = pid, f"{prefix}:lambda:{region}:{account}:function:{pid}"
     return out
-
-
-def run_hybrid(
-    loaded: LoadedApp,
-    flow: str,
-    stack_name: str,
-    input: Any = None,
-    *,
-    functions: Literal["local", "remote"] = "local",
-    region: str | None = None,
-    profile: str | None = None,
-    endpoint_url: str | None = None,
-    substitutions: Mapping[str, str] | None = None,
-    **engine_options: Any,
-) -> Any:
-    """Run ``flow`` locally against the resources of the deployed stack ``stack_name``.
-
-    Service integrations (DynamoDB, SQS, SNS, EventBridge, AWS SDK calls) go to AWS; Lambda
-    tasks run the local handlers, or the deployed functions with ``functions="remote"``.
-    ``engine_options`` are the local engine's (``handlers``, ``clock``, ``seed`` ...);
-    ``substitutions`` override the values read from the stack.  Returns the ExecutionResult.
-    """
-    from flowengine.runtime.engine import run
-
-    aws = Aws(region=region, profile=profile, endpoint_url=endpoint_url)
-    values = hybrid_substitutions(aws, loaded, stack_name, functions=functions == "remote")
-    values.update(substitutions or {})
-    integration = AwsIntegration(region=aws.region, profile=profile, endpoint_url=endpoint_url,
-                                 lambdas=functions == "remote")
-    extra = list(engine_options.pop("integrations", ()))
-    return run(loaded, flow=flow, input=input, integrations=[integration, *extra], substitutions=values,
-               emulate=False, **engine_options)

@@ -8,8 +8,11 @@ Both are documented dataclasses so a test can state exactly what it changes::
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from dataclasses import dataclass
+
+from flowengine.errors import ExecutionInputError
 
 
 def new_uuid(rng: random.Random) -> str:
@@ -62,3 +65,20 @@ class AccountInfo:
 
     def lambda_arn(self, function_name: str) -> str:
         return f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{function_name}"
+
+
+#: What StartExecution refuses in a name (besides control characters and a length over 80).
+_BAD_NAME_CHARS = re.compile(r'[\s<>{}\[\]?*"#%\\^|~`$&,;:/]')
+
+
+def check_execution_name(name: str) -> None:
+    """Refuse a name StartExecution would refuse (AWS's InvalidName), with the reason."""
+    problem = None
+    if not isinstance(name, str) or not 1 <= len(name) <= 80:
+        problem = "it must be 1 to 80 characters"
+    elif _BAD_NAME_CHARS.search(name) or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
+        bad = (_BAD_NAME_CHARS.search(name) or re.search(r"[\x00-\x1f\x7f-\x9f]", name))
+        shown = repr(bad.group()) if bad else "a control character"
+        problem = f"it contains {shown}; AWS refuses whitespace, brackets, wildcards and \"#%\\^|~`$&,;:/"
+    if problem:
+        raise ExecutionInputError(f"invalid execution name {name!r}: {problem}")

@@ -54,17 +54,8 @@ from flowengine.lang.schedule import Schedule, ScheduleError, parse_schedule
 
 
 
-def __getattr__(name: str) -> object:
-    # The runtime imports boto3 and moto: only when asked for.
-    if name == "AppRuntime":
-        from flowengine.runtime.app import AppRuntime
-
-        return AppRuntime
-    raise AttributeError(f"module 'flowengine.events' has no attribute {name!r}")
-
-
 __all__ = [
-    "AppRuntime", "EventPattern", "FilterCriteria", "FilterCriteriaError", "FilterPolicy", "FilterPolicyError", "PatternError",
+    "EventPattern", "FilterCriteria", "FilterCriteriaError", "FilterPolicy", "FilterPolicyError", "PatternError",
     "PayloadError", "S3FilterError", "S3KeyFilter", "S3NotificationFilter", "Schedule", "ScheduleError",
     "apigateway_event", "apigateway_http_event", "compile_filter_criteria", "compile_filter_policy",
     "compile_pattern", "eventbridge_event", "generate", "generate_options", "parse_schedule", "s3_event",

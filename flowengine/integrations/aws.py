@@ -19,9 +19,9 @@ a service error is ``<Service>.<Code>``, ending in ``Exception`` as Step Functio
 (``DynamoDB.ConditionalCheckFailedException``, ``S3.NoSuchKeyException``).
 
 The calls go through a *transport*, ``async (service, operation, params) -> response``
-(botocore names: ``"dynamodb"``, ``"PutItem"``); the default is aiobotocore's, from
-:mod:`flowengine.aws` (the only package that imports AWS libraries).  Tests pass a plain
-function instead.
+(botocore names: ``"dynamodb"``, ``"PutItem"``), always injected: hybrid runs pass
+aiobotocore's from :mod:`flowengine.aws` (the only package that imports AWS libraries; this
+one never imports it), tests a plain function.
 """
 
 from __future__ import annotations
@@ -67,22 +67,14 @@ _LAMBDA_ARN = re.compile(r"^arn:[\w-]+:lambda:[\w-]+:\d+:function:[\w-]+(:[\w$-]
 class AwsIntegration:
     """The TaskIntegration that calls AWS; see the module docstring.
 
-    ``region``/``profile``/``endpoint_url`` configure the default transport; ``transport``
-    replaces it.  ``lambdas=False`` leaves Lambda tasks to other integrations (local handlers).
+    ``transport`` carries the calls (``await transport(service, operation, params)``): the
+    runtime's hybrid runs inject :class:`flowengine.aws._hybrid.AioTransport`, tests a plain
+    function.  ``lambdas=False`` leaves Lambda tasks to other integrations (local handlers).
     """
 
-    def __init__(self, *, region: str | None = None, profile: str | None = None, endpoint_url: str | None = None,
-                 lambdas: bool = True, transport: Transport | None = None) -> None:
+    def __init__(self, *, transport: Transport, lambdas: bool = True) -> None:
         self.lambdas = lambdas
-        self._transport = transport
-        self._config = {"region": region, "profile": profile, "endpoint_url": endpoint_url}
-
-    @property
-    def transport(self) -> Transport:
-        if self._transport is None:
-            from flowengine.aws._hybrid import AioTransport
-            self._transport = AioTransport(**self._config)
-        return self._transport
+        self.transport = transport
 
     # -- TaskIntegration -------------------------------------------------------------------
 

@@ -108,7 +108,7 @@ class NestedExecutions:
         if name is not None and not isinstance(name, str):
             raise StatesFailure("States.Runtime", "The startExecution Name parameter must be a string.")
         if name is not None:
-            from flowengine.runtime.engine import check_execution_name
+            from flowengine.engine.options import check_execution_name
 
             try:
                 check_execution_name(name)

@@ -29,7 +29,7 @@ Which resources it runs, and how (docs/integrations.md has the tables):
   ``DynamoDb.ResourceNotFoundException``, ``Sfn.SfnException`` for an unmodelled one) with
   ``<message> (Service: S3, Status Code: 404, Request ID: ...)``;
 * ``arn:aws:states:::s3:getObject|listObjectsV2|putObject``: what a Distributed Map's
-  ItemReader and ResultWriter call (:mod:`flowengine.integrations.itemreader`).
+  ItemReader and ResultWriter call (:mod:`flowengine.engine.itemreader`).
 
 The boto3 calls are synchronous and in-process; they run inline on the engine's loop by
 default, where virtual time stands still until they return (``run_sync`` moves them to

@@ -603,9 +603,9 @@ def graph_command(app_path: str, flow: str | None, fmt: str | None, out: str | N
 def _run(loaded: Any, flow: str, input_json: str, say: Callable[[str], None],
          stderr: Any) -> tuple[list[str], int] | int:
     """Run the flow locally on ``input_json``: (its path, 0 or 1 by its status), or exit code 2."""
-    from flowengine.runtime.engine import read_input_option
     from flowengine.errors import MockConfigError, ValidationError
-    from flowengine.testing import run_flow
+    from flowengine.runtime.api import run
+    from flowengine.runtime.engine import read_input_option
 
     try:
         payload = read_input_option(input_json)
@@ -613,7 +613,7 @@ def _run(loaded: Any, flow: str, input_json: str, say: Callable[[str], None],
         say(str(exc))
         return 2
     try:
-        result = run_flow(loaded, flow, input=json.dumps(payload))  # JSON text: parsed once
+        result = run(loaded, flow=flow, input=json.dumps(payload), record=True)  # JSON text: parsed once
     except (LoadError, MockConfigError, ValidationError) as exc:
         for d in exc.diagnostics:
             print(d.format(), file=stderr)

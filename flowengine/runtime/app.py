@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import contextvars
 import datetime as _dt
 import functools
@@ -45,7 +46,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
-from flowengine.dsl.app import LoadedApp, load, substitute
+from flowengine.dsl.app import LoadedApp, from_value, load, substitute
 from flowengine.engine.clock import Clock, VirtualClock, iso, to_datetime
 from flowengine.engine.execution import Execution, Listener
 from flowengine.model.failure import StatesFailure
@@ -60,6 +61,8 @@ from flowengine.events.routing import BusRule, QueueMapping, Route, Router, Sche
 from flowengine.engine.tasks import TaskIntegration, TaskRequest, TaskTarget
 from flowengine.integrations.lambda_local import LambdaFunction
 from flowengine.model.app import App
+from flowengine.model.asl import StateMachine
+from flowengine.runtime import offline
 
 #: Lambda's asynchronous invocation: retries after a function error (MaximumRetryAttempts).
 ASYNC_RETRIES = 2
@@ -179,8 +182,11 @@ class AppRuntime:
     """Runs an app locally: its resources in moto, its flows and functions on one engine and
     one clock, its triggers as AWS wires them.  Use it as a context manager.
 
-    * ``app``: an app file path, a :class:`~flowengine.dsl.app.LoadedApp` or an
-      :class:`~flowengine.model.app.App`.
+    * ``app``: what to run: an app file or a plain ASL file (JSON or YAML) path, a definition
+      dict, a :class:`~flowengine.dsl.app.LoadedApp`, an :class:`~flowengine.model.app.App`,
+      a :class:`~flowengine.model.asl.StateMachine`, or None (no app: start definitions with
+      :meth:`start_execution`).  Whatever it is, the emulation runs: an app with no
+      resources still meets moto, never a real account.
     * ``clock``: :class:`~flowengine.engine.clock.VirtualClock` (default) or ``RealClock``.
     * ``seed``: seeds the engine, the event payloads and moto's ids (None: fresh each run).
     * ``handlers``: stand-ins for the app's handlers (name → callable or
@@ -192,17 +198,26 @@ class AppRuntime:
     * ``mocks``, ``require_all_mocks``, ``record``: as for the engine — Task mocks for every
       execution, and a trace of each execution (``result.path``, ``result.state(...)``).
     * ``validate``: refuse an app with validation errors (``ValidationError``).
+    * ``substitutions``: values for ``${Name}`` placeholders, over the ones the emulation
+      gives the app's resources, functions and flows (DefinitionSubstitutions of plain ASL).
+
+    Every local entry point is a thin layer over this class: the CLI, :func:`flowengine.run`,
+    :func:`flowengine.testing.run_flow`, ``TestRuntime``, the pytest fixtures and
+    ``test_state``; they take these options with these meanings.
     """
 
-    def __init__(self, app: str | os.PathLike[str] | LoadedApp | App, *, clock: Clock | None = None,
+    def __init__(self, app: Any = None, *, clock: Clock | None = None,
                  seed: int | None = 0, handlers: Mapping[str, Callable[..., Any] | LambdaFunction] | None = None,
                  limits: EngineLimits | None = None, account: AccountInfo | None = None,
                  integrations: Sequence[TaskIntegration] = (), listeners: Sequence[Listener] = (),
                  sync_handlers: Literal["executor", "inline"] = "executor", validate: bool = True,
                  recursion_limit: int | None = DEFAULT_RECURSION_LIMIT, async_retries: int = ASYNC_RETRIES,
                  max_event_age: _dt.timedelta = MAX_EVENT_AGE, mocks: Any = None,
-                 require_all_mocks: bool = False, record: bool = False) -> None:
+                 require_all_mocks: bool = False, record: bool = False,
+                 substitutions: Mapping[str, str] | None = None) -> None:
         self._source = app
+        self._substitutions = dict(substitutions or {})
+        self._offline = contextlib.ExitStack()
         self._own_clock = clock is None
         self.clock: Clock = clock if clock is not None else VirtualClock()
         self.seed = seed
@@ -251,12 +266,14 @@ class AppRuntime:
         self.started_at = self.clock.now()
         self.emulation = Emulation(app, self.account, now=self.clock.now, sink=self._observed, seed=self.seed)
         self.emulation.start()
+        self._offline.enter_context(offline.emulation_active())
         try:
             self._setup(app)
             self._started = True
             self.clock.run(self._boot())
         except BaseException:
             self._started = False
+            self._offline.close()
             self.emulation.stop()
             if self._own_clock:
                 self.clock.close()
@@ -264,7 +281,7 @@ class AppRuntime:
         return self
 
     def _setup(self, app: App) -> None:
-        values = self.emulation.substitutions()
+        values = {**self.emulation.substitutions(), **self._substitutions}
         functions = {name: replace(f, environment={k: substitute(v, values) for k, v in f.environment.items()})
                      for name, f in app.functions.items()}
         self.app = replace(app, functions=functions)
@@ -312,6 +329,7 @@ class AppRuntime:
                     self.clock.run(self._cancel_all())
         finally:
             if self._started:
+                self._offline.close()
                 self.emulation.stop()
 
     async def _cancel_all(self) -> None:
@@ -502,9 +520,14 @@ class AppRuntime:
 
     # -- flows and functions ---------------------------------------------------------------
 
-    def start_flow(self, flow: str | None, input: Any = None, *, name: str | None = None) -> ExecutionHandle:
+    def start_flow(self, flow: str | None, input: Any = None, *, name: str | None = None,
+                   express: bool | None = None, mocks: Any = None) -> ExecutionHandle:
         """Start an execution of ``flow`` (None: the app's only flow; it runs when the runtime
-        is driven); its handle."""
+        is driven); its handle.  ``express`` overrides the flow's type; ``mocks`` gives this
+        execution its own Task mocks (instead of the runtime's)."""
+        if flow is not None and not isinstance(flow, str):
+            raise TypeError(f"the flow is named by a string, not a {type(flow).__name__} "
+                            "(pass the execution input as input=...)")
         if flow is None:
             if len(self.app.flows) != 1:
                 raise FlowengineError(f"name the flow to run (flows: {', '.join(self.app.flows)})")
@@ -514,15 +537,41 @@ class AppRuntime:
         lineage = self._root().bump(f"flow:{flow}")
 
         async def start() -> ExecutionHandle:
-            return await self._start_execution(flow, input, name=name, origin="start_flow")
+            return await self._start_execution(flow, input, name=name, origin="start_flow", express=express,
+                                               mocks=mocks)
 
         ctx = contextvars.copy_context()
         ctx.run(current_lineage.set, lineage)
         return self._drive(_in(ctx, start()))
 
-    def run_flow(self, flow: str | None, input: Any = None, *, name: str | None = None) -> ExecutionResult:
+    def run_flow(self, flow: str | None, input: Any = None, *, name: str | None = None,
+                 express: bool | None = None, mocks: Any = None) -> ExecutionResult:
         """Start ``flow`` and run until it finishes; its result."""
-        return self.wait(self.start_flow(flow, input, name=name))
+        return self.wait(self.start_flow(flow, input, name=name, express=express, mocks=mocks))
+
+    def start_execution(self, source: Any, input: Any = None, *, flow: str | None = None,
+                        name: str | None = None, express: bool | None = None, mocks: Any = None) -> ExecutionHandle:
+        """Start an execution of another definition (a path, a dict, an app, a state machine)
+        inside this runtime: on its clock, in its emulation, with its handlers and mocks.
+        ``source`` None (or this runtime's own app) starts one of the app's flows."""
+        if source is None or source is self._source:
+            return self.start_flow(flow, input, name=name, express=express, mocks=mocks)
+        loaded = _as_loaded(source)
+        if self._validate and loaded is not None:
+            _check(loaded)
+        target = loaded if loaded is not None else source
+
+        async def start() -> ExecutionHandle:
+            handle = await self.engine.start_execution(target, input, flow=flow, name=name, express=express,
+                                                       mocks=mocks)
+            self._handles.append(handle)
+            self._origin[handle.arn] = "start_execution"
+            self._track(handle.execution)
+            return handle
+
+        ctx = contextvars.copy_context()
+        ctx.run(current_lineage.set, self._root().bump("flow:external"))
+        return self._drive(_in(ctx, start()))
 
     def invoke(self, function: str, event: Any = None) -> Any:
         """Invoke ``function`` synchronously (RequestResponse) with ``event``; its response.
@@ -557,9 +606,32 @@ class AppRuntime:
     def invocations_of(self, function: str) -> list[Invocation]:
         return [i for i in self.invocations if i.function == function]
 
+    def submit(self, source: Any, input: Any = None, *, flow: str | None = None, name: str | None = None,
+               express: bool | None = None, mocks: Any = None) -> ExecutionHandle:
+        """Create an execution without running the clock: it starts when the runtime is next
+        driven (``TestRuntime.advance``, :meth:`run_until_idle`, :meth:`wait`).  ``source``
+        None (or the runtime's own app) means one of the app's flows."""
+        if not self._started or self._closed:
+            raise FlowengineError("the runtime is not running: use it as a context manager (with AppRuntime(...))")
+        if source is None or source is self._source:
+            target: Any = self.app
+            if flow is None and len(self.app.flows) != 1:
+                raise FlowengineError(f"name the flow to run (flows: {', '.join(self.app.flows) or 'none'})")
+        else:
+            loaded = _as_loaded(source)
+            if self._validate and loaded is not None:
+                _check(loaded)
+            target = loaded if loaded is not None else source
+        handle = self.engine.submit(target, input, flow=flow, name=name, express=express, mocks=mocks)
+        self._handles.append(handle)
+        self._origin[handle.arn] = "submit"
+        self._track(handle.execution)
+        return handle
+
     async def _start_execution(self, flow: str, input: Any, *, name: str | None = None,
-                               origin: str) -> ExecutionHandle:
-        handle = await self.engine.start_execution(self.app, input, flow=flow, name=name)
+                               origin: str, express: bool | None = None, mocks: Any = None) -> ExecutionHandle:
+        handle = await self.engine.start_execution(self.app, input, flow=flow, name=name, express=express,
+                                                   mocks=mocks)
         self._handles.append(handle)
         self._origin[handle.arn] = origin
         self._track(handle.execution)
@@ -1336,22 +1408,41 @@ def _task_name(type_: str, details: Mapping[str, Any]) -> str:
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _load(source: Any, validate: bool) -> App:
-    loaded: LoadedApp | None
+def _as_loaded(source: Any) -> LoadedApp | None:
+    """A source as a LoadedApp (paths and dicts loaded, a StateMachine from its raw ASL); None
+    for an App, which is already a model."""
     if isinstance(source, (str, os.PathLike)):
-        loaded = load(os.fspath(source))
-    elif isinstance(source, LoadedApp):
-        loaded = source
-    elif isinstance(source, App):
+        return load(os.fspath(source))
+    if isinstance(source, LoadedApp):
         return source
-    else:
-        raise TypeError(f"an app runtime runs an app file path, a LoadedApp or an App, not a {type(source).__name__}")
-    if validate:
-        from flowengine.validate import validate_app
+    if isinstance(source, dict):
+        return from_value(source, name="StateMachine")
+    if isinstance(source, StateMachine):
+        if not source.raw:
+            raise TypeError("this StateMachine has no ASL to run: give the definition dict or its path")
+        return from_value(source.raw, name="StateMachine")
+    if isinstance(source, App):
+        return None
+    raise TypeError(f"cannot run a {type(source).__name__}: give a path, a definition dict, a LoadedApp, "
+                    "an App or a StateMachine")
 
-        errors = [d for d in validate_app(loaded) if d.severity == "error"]
-        if errors:
-            raise ValidationError(errors)
+
+def _check(loaded: LoadedApp) -> None:
+    from flowengine.validate import validate_app
+
+    errors = [d for d in validate_app(loaded) if d.severity == "error"]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _load(source: Any, validate: bool) -> App:
+    if source is None:
+        return App(name="flowengine")
+    loaded = _as_loaded(source)
+    if loaded is None:
+        return source  # type: ignore[no-any-return]
+    if validate:
+        _check(loaded)
     return loaded.app
 
 

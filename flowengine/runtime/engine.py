@@ -1,4 +1,4 @@
-"""The local engine's entry points: :class:`Engine` and :func:`run`.
+"""The bare interpreter with its default Task integrations: :class:`Engine`.
 
 An :class:`Engine` owns a clock (virtual by default), one seeded random source, the task
 integrations (local Lambda handlers first) and AWS-style limits.  Several executions
@@ -14,7 +14,8 @@ advance in timer order, instantly on the virtual clock::
         return await a.result(), await b.result()
     engine.run_async(scenario())
 
-:func:`run` is the one-call form (a fresh engine per call).
+:func:`flowengine.run` is the one-call form; it runs in an app runtime
+(:class:`~flowengine.runtime.app.AppRuntime`), with the emulation that the bare engine lacks.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from flowengine.dsl.app import (LoadedApp, declares_resources, from_value, load, load_source, substitute,
+from flowengine.dsl.app import (LoadedApp, from_value, load, substitute,
                                  substitution_names)
 from flowengine.dsl.asl import build_state_machine
 from flowengine.engine.clock import Clock, VirtualClock
@@ -37,16 +38,17 @@ from flowengine.engine.compiler import Program, compile_machine
 from flowengine.engine.context import current_execution
 from flowengine.engine.execution import Execution, Listener
 from flowengine.lang.jsonpath import dumps
-from flowengine.engine.options import AccountInfo, EngineLimits, new_uuid
+from flowengine.engine.options import AccountInfo, EngineLimits, check_execution_name, new_uuid
 from flowengine.engine.result import ExecutionResult
 from flowengine.engine.scope import byte_size
-from flowengine.errors import ExecutionInputError, FlowengineError, MockConfigError, ValidationError
+from flowengine.errors import ExecutionInputError, FlowengineError, HandlerError, MockConfigError, ValidationError
 from flowengine.engine.tasks import Integrations, TaskIntegration
 from flowengine.engine.callbacks import PendingTask, TaskTokens
 from flowengine.integrations.lambda_local import LambdaFunction, LambdaIntegration, import_handler
 from flowengine.integrations.nested import NestedExecutions
 from flowengine.model.app import App
 from flowengine.model.asl import StateMachine
+from flowengine.runtime import offline as offline_guard
 
 T = TypeVar("T")
 Source = Any  # path | dict | LoadedApp | App | StateMachine
@@ -120,6 +122,14 @@ class Engine:
       used are ``result.warnings``.  ``require_all_mocks``: every Task must have a mock.
     * ``record``: keep a trace of each execution (``result.path``, ``result.state(...)``,
       ``result.retries``); off by default, since it costs a little on every state.
+    * ``offline``: while this engine runs, a handler's AWS call is refused
+      (:class:`~flowengine.runtime.offline.OfflineError`) unless an emulation answers it, as
+      it does in an :class:`~flowengine.runtime.app.AppRuntime`.  Only hybrid runs
+      (:func:`~flowengine.runtime.hybrid.run_hybrid`) pass False, on purpose.
+
+    The bare engine emulates no resources: choose :class:`~flowengine.runtime.app.AppRuntime`
+    (or :func:`flowengine.run`, ``run_flow``, ``TestRuntime``, which all sit on it) to run an
+    app whose handlers or Tasks use AWS services.
 
     An app's functions run with their settings (timeout, memory, ``concurrency``, environment
     with ``${Resource}`` resolved by :func:`local_references`); ``handlers`` may replace a
@@ -140,7 +150,10 @@ class Engine:
                  integrations: Sequence[TaskIntegration] = (), listeners: Sequence[Listener] = (),
                  sync_handlers: Literal["executor", "inline"] = "executor", validate: bool = True,
                  substitutions: Mapping[str, str] | None = None, mocks: Any = None,
-                 require_all_mocks: bool = False, record: bool = False) -> None:
+                 require_all_mocks: bool = False, record: bool = False, offline: bool = True) -> None:
+        self.offline = offline
+        if offline:
+            offline_guard.install()  # before any handler module is imported and makes its clients
         self._own_clock = clock is None
         self.clock: Clock = clock if clock is not None else VirtualClock()
         self.rng = random.Random(seed)
@@ -251,8 +264,14 @@ class Engine:
             if settings.handler is None and not function.runtime.startswith("python"):
                 settings.handler = _other_runtime(name, function.runtime)  # a template's Node.js/Java... function
             if settings.handler is None:
-                settings.handler = import_handler(function.handler, function.code_paths or app.code_paths, name,
-                                                  settings.environment)
+                try:
+                    settings.handler = import_handler(function.handler, function.code_paths or app.code_paths, name,
+                                                      settings.environment)
+                except HandlerError as exc:
+                    if self.mocks is None:
+                        raise
+                    # a mocked run: only a Task left unmocked reaches this function, and fails saying why
+                    settings.handler = _unimportable(exc)
             self.lambdas.add(name, settings)
 
     @property
@@ -424,7 +443,10 @@ class Engine:
 
     def run_async(self, awaitable: Awaitable[T]) -> T:
         """Drive a coroutine on the engine's clock (from synchronous code)."""
-        return self.clock.run(awaitable)
+        if not self.offline:
+            return self.clock.run(awaitable)
+        with offline_guard.guarded():
+            return self.clock.run(awaitable)
 
     def close(self) -> None:
         """Release the engine's clock (when the engine created it)."""
@@ -448,6 +470,14 @@ def _other_runtime(name: str, runtime: str) -> Callable[..., Any]:
     def handler(event: Any, context: Any) -> Any:
         raise UnsupportedRuntime(f"function '{name}' runs {runtime}: flowengine runs Python handlers only "
                                  "(mock the Task that calls it: flowengine mocks scaffold)")
+    return handler
+
+
+def _unimportable(error: HandlerError) -> Callable[..., Any]:
+    """The stand-in of a handler that could not be imported, in a mocked run: it fails
+    every invocation with the import problem."""
+    def handler(event: Any, context: Any) -> Any:
+        raise error
     return handler
 
 
@@ -480,23 +510,6 @@ def read_input_option(text: str | None) -> Any:
         ) from None
 
 
-#: What StartExecution refuses in a name (besides control characters and a length over 80).
-_BAD_NAME_CHARS = re.compile(r'[\s<>{}\[\]?*"#%\\^|~`$&,;:/]')
-
-
-def check_execution_name(name: str) -> None:
-    """Refuse a name StartExecution would refuse (AWS's InvalidName), with the reason."""
-    problem = None
-    if not isinstance(name, str) or not 1 <= len(name) <= 80:
-        problem = "it must be 1 to 80 characters"
-    elif _BAD_NAME_CHARS.search(name) or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
-        bad = (_BAD_NAME_CHARS.search(name) or re.search(r"[\x00-\x1f\x7f-\x9f]", name))
-        shown = repr(bad.group()) if bad else "a control character"
-        problem = f"it contains {shown}; AWS refuses whitespace, brackets, wildcards and \"#%\\^|~`$&,;:/"
-    if problem:
-        raise ExecutionInputError(f"invalid execution name {name!r}: {problem}")
-
-
 def parse_input(value: Any, limits: EngineLimits) -> tuple[Any, str]:
     """Execution input → (fresh JSON value, JSON text).  Text (``str``/``bytes``) is parsed as
     JSON, as StartExecution does; None means ``{}``.  Raises :class:`ExecutionInputError`."""
@@ -526,10 +539,6 @@ def _validate(loaded: LoadedApp) -> None:
     errors = [d for d in validate_app(loaded) if d.severity == "error"]
     if errors:
         raise ValidationError(errors)
-
-
-_ENGINE_OPTIONS = {"clock", "seed", "handlers", "limits", "account", "integrations", "listeners", "sync_handlers",
-                   "validate", "substitutions", "mocks", "require_all_mocks", "record"}
 
 
 def _mock_set(mocks: Any) -> Any:
@@ -590,38 +599,4 @@ def local_references(app: App, account: AccountInfo) -> dict[str, str]:
     return values
 
 
-def run(source: Source, *, input: Any = None, flow: str | None = None, name: str | None = None,
-        express: bool | None = None, emulate: bool | None = None, **options: Any) -> ExecutionResult:
-    """Run a flow locally and return its :class:`ExecutionResult`.
-
-    ``source``: a path (app file or ASL JSON/YAML), a definition dict, a ``LoadedApp``/``App``
-    or a ``StateMachine``.  ``options`` are :class:`Engine`'s (``handlers``, ``clock``,
-    ``seed``, ``limits``, ``account``, ...).  Raises ``ValidationError`` for a definition
-    with errors, ``DefinitionError`` for one that cannot compile (with ``validate=False``),
-    ``ExecutionInputError`` for input that is not JSON, ``HandlerError`` when a function's
-    handler cannot be imported.  A failed execution is not an exception: see ``status``,
-    ``error`` and ``cause``.
-
-    ``emulate``: run in an app runtime (:class:`~flowengine.runtime.app.AppRuntime`), with
-    the app's resources emulated in-process, so that handlers' boto3 calls never reach a real
-    account.  Default (None): when the app declares resources and no ``substitutions`` point
-    its references elsewhere (a hybrid run against a deployed stack passes them).
-    """
-    unknown = set(options) - _ENGINE_OPTIONS
-    if unknown:
-        raise TypeError(f"unknown option(s) for run(): {', '.join(sorted(unknown))}")
-    source = load_source(source)  # once: the engine or the app runtime takes it loaded
-    if emulate and "substitutions" in options:
-        raise FlowengineError("emulate=True cannot combine with substitutions (they point the app elsewhere)")
-    if emulate is not False and "substitutions" not in options and declares_resources(source):
-        if express is not None:
-            raise FlowengineError("express= is for the bare engine: pass emulate=False with it")
-        from flowengine.runtime.app import AppRuntime
-
-        with AppRuntime(source, **options) as runtime:
-            return runtime.run_flow(flow, input, name=name)
-    with Engine(**options) as engine:
-        return engine.run(source, input, name=name, flow=flow, express=express)
-
-
-__all__ = ["Engine", "ExecutionHandle", "Prepared", "local_references", "parse_input", "read_input_option", "run"]
+__all__ = ["Engine", "ExecutionHandle", "Prepared", "local_references", "parse_input", "read_input_option"]

@@ -31,29 +31,26 @@ from typing import Any
 
 from flowengine.engine.clock import Clock, VirtualClock, to_datetime
 from flowengine.engine.result import ExecutionResult
-from flowengine.runtime.engine import Engine, ExecutionHandle, Source
-from flowengine.dsl.app import declares_resources, load_source
 from flowengine.errors import FlowengineError
 from flowengine.integrations.lambda_local import LambdaFunction
+from flowengine.runtime.api import check_options
+from flowengine.runtime.app import AppRuntime
+from flowengine.runtime.engine import ExecutionHandle
 
 __all__ = ["RunningExecution", "TestRuntime", "run_flow"]
 
 Handlers = Mapping[str, Callable[..., Any] | LambdaFunction]
 
 
-#: Engine options an app runtime (the emulated resources) takes as well.
-_RUNTIME_OPTIONS = {"limits", "account", "integrations", "listeners", "sync_handlers", "validate"}
-
-
-def run_flow(app_or_path: Source, flow: str | None = None, *, input: Any = None, mocks: Any = None,
+def run_flow(app_or_path: Any, flow: str | None = None, *args: Any, input: Any = None, mocks: Any = None,
              handlers: Handlers | None = None, seed: int | None = 0, clock: Clock | None = None,
-             require_all_mocks: bool = False, name: str | None = None, emulate: bool | None = None,
-             **engine_options: Any) -> ExecutionResult:
+             require_all_mocks: bool = False, name: str | None = None, express: bool | None = None,
+             **options: Any) -> ExecutionResult:
     """Run one execution of a flow to its end and return its :class:`ExecutionResult`, traced.
 
     * ``app_or_path``: an app file or ASL file path, a definition dict, a ``LoadedApp``, an
       ``App`` or a ``StateMachine``; ``flow`` names the flow when the app has several;
-    * ``input``: the execution input (a JSON value, or JSON text);
+    * ``input``: the execution input (keyword-only: a JSON value, or JSON text);
     * ``mocks``: Task mocks by state name or path (``{"Charge": mocks.returns(...)}``, a
       ``MockSet``, ``load_mock_config(p).test_case("Machine", "HappyPath")``); a mocked Task
       never runs its function or service.  A key that names no Task of the flow raises
@@ -65,37 +62,25 @@ def run_flow(app_or_path: Source, flow: str | None = None, *, input: Any = None,
     * ``seed``: the random source behind jitter, ids and ``States.UUID`` (same seed, same run);
     * ``clock``: default a fresh :class:`VirtualClock` (pass ``VirtualClock(start=...)`` to
       choose the start instant);
-    * ``emulate``: run in an :class:`~flowengine.runtime.app.AppRuntime`, so that the
-      app's buckets, tables, queues, topics and buses are emulated in-process (moto) and
-      its triggers fire.  Default (None): when the app declares resources, so a handler's
-      boto3 call never reaches a real AWS account by accident;
-    * ``engine_options``: the rest of :class:`Engine`'s options (``limits``, ``account``,
-      ``sync_handlers``, ``validate``, ``substitutions``, ``integrations``, ``listeners``).
+    * ``express``: run as EXPRESS (True) or STANDARD (False), whatever the flow declares;
+    * ``options``: the rest of :class:`~flowengine.runtime.app.AppRuntime`'s options
+      (``limits``, ``account``, ``sync_handlers``, ``validate``, ``substitutions``,
+      ``integrations``, ``listeners``, ``recursion_limit`` ...).
 
-    A failed execution is a result (``status``, ``error``, ``cause``), not an exception.
+    The run happens in an app runtime, like every local entry point: the app's buckets,
+    tables, queues, topics and buses are emulated in-process (moto) and its triggers fire;
+    a handler's AWS call never leaves the machine.  A failed execution is a result
+    (``status``, ``error``, ``cause``), not an exception.
     """
-    engine_options.pop("record", None)
-    source = load_source(app_or_path)  # once: the engine or the app runtime takes it loaded
-    emulated = emulate is not False and declares_resources(source)
-    if emulate and not emulated:
-        raise FlowengineError("emulate=True needs an app file (or app) that declares resources")
-    if emulated:
-        unsupported = sorted(set(engine_options) - _RUNTIME_OPTIONS)
-        if unsupported:
-            raise FlowengineError(f"{', '.join(unsupported)}: not an option of an emulated run (emulate=False "
-                                  "runs without the emulated resources)")
-        from flowengine.runtime.app import AppRuntime
-
-        with AppRuntime(source, clock=clock, seed=seed, handlers=handlers, mocks=mocks,
-                        require_all_mocks=require_all_mocks, record=True, **engine_options) as runtime:
-            handle = runtime.start_flow(flow, input, name=name)
-            result = runtime.wait(handle)
-            _raise_test_bug(handle)
-            return result
-    with Engine(clock=clock, seed=seed, handlers=handlers, mocks=mocks, require_all_mocks=require_all_mocks,
-                record=True, **engine_options) as engine:
-        handle = engine.submit(source, input, name=name, flow=flow)
-        result = engine.run_async(handle.result())
+    if args or (flow is not None and not isinstance(flow, str)):
+        raise TypeError("run_flow() takes the input by keyword: run_flow(app, input={...}) "
+                        "(or run_flow(app, 'FlowName', input={...}))")
+    options.pop("record", None)
+    check_options("run_flow", options)
+    with AppRuntime(app_or_path, clock=clock, seed=seed, handlers=handlers, mocks=mocks,
+                    require_all_mocks=require_all_mocks, record=True, **options) as runtime:
+        handle = runtime.start_flow(flow, input, name=name, express=express)
+        result = runtime.wait(handle)
         _raise_test_bug(handle)
         return result
 
@@ -183,13 +168,20 @@ class TestRuntime:
 
     __test__ = False  # not a pytest test class, despite its name
 
-    def __init__(self, *, start: datetime | float | None = None, seed: int | None = 0, mocks: Any = None,
-                 handlers: Handlers | None = None, require_all_mocks: bool = False,
-                 **engine_options: Any) -> None:
-        engine_options.pop("record", None)
+    def __init__(self, app: Any = None, *, start: datetime | float | None = None, seed: int | None = 0,
+                 mocks: Any = None, handlers: Handlers | None = None, require_all_mocks: bool = False,
+                 **options: Any) -> None:
+        options.pop("record", None)
+        check_options("TestRuntime", options)
         self.clock = VirtualClock(start)
-        self.engine = Engine(clock=self.clock, seed=seed, handlers=handlers, mocks=mocks,
-                             require_all_mocks=require_all_mocks, record=True, **engine_options)
+        self.runtime = AppRuntime(app, clock=self.clock, seed=seed, handlers=handlers, mocks=mocks,
+                                  require_all_mocks=require_all_mocks, record=True, **options)
+        try:
+            self.runtime.start()
+        except BaseException:
+            self.clock.close()
+            raise
+        self.engine = self.runtime.engine
         self.executions: list[RunningExecution] = []
 
     def __enter__(self) -> "TestRuntime":
@@ -199,8 +191,8 @@ class TestRuntime:
         self.close()
 
     def close(self) -> None:
-        """Cancel what still runs and release the loop."""
-        self.engine.close()
+        """Cancel what still runs, stop the emulation and release the loop."""
+        self.runtime.close()
         self.clock.close()
 
     @property
@@ -208,10 +200,13 @@ class TestRuntime:
         """The clock's current instant (UTC)."""
         return to_datetime(self.clock.now())
 
-    def start(self, source: Source, input: Any = None, *, flow: str | None = None, name: str | None = None,
-              mocks: Any = None) -> RunningExecution:
-        """Create an execution at the current instant; it runs when the clock next runs."""
-        execution = RunningExecution(self, self.engine.submit(source, input, flow=flow, name=name, mocks=mocks))
+    def start(self, source: Any = None, input: Any = None, *, flow: str | None = None, name: str | None = None,
+              mocks: Any = None, express: bool | None = None) -> RunningExecution:
+        """Create an execution at the current instant; it runs when the clock next runs.
+        ``source``: the definition to run (a path, a dict, an app ...); None runs a flow of
+        the runtime's own app (``TestRuntime("app.yaml")``)."""
+        handle = self.runtime.submit(source, input, flow=flow, name=name, mocks=mocks, express=express)
+        execution = RunningExecution(self, handle)
         self.executions.append(execution)
         return execution
 

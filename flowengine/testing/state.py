@@ -33,6 +33,7 @@ does.  ``mock`` is a :mod:`flowengine.integrations.mocks` mock, or TestState's o
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,7 @@ from flowengine.engine.compiler import compile_machine
 from flowengine.engine.context import current_execution
 from flowengine.model.failure import StatesFailure
 from flowengine.engine.retry import matches
+from flowengine.runtime.app import AppRuntime
 from flowengine.runtime.engine import Engine, Prepared, parse_input
 from flowengine.engine.scope import Scope
 from flowengine.engine.states.base import WorkNode
@@ -151,8 +153,14 @@ def test_state(definition_or_app: Any, state_name: str | None = None, *, input: 
       ``RETRIABLE`` answer and its backoff);
     * ``handlers``, ``seed``: as for :func:`~flowengine.testing.run_flow`.
     """
-    engine = Engine(seed=seed, handlers=handlers)
-    try:
+    single = isinstance(definition_or_app, Mapping) and "Type" in definition_or_app \
+        and "States" not in definition_or_app
+    if isinstance(definition_or_app, (str, bytes)) or hasattr(definition_or_app, "__fspath__"):
+        path = definition_or_app.decode() if isinstance(definition_or_app, bytes) else definition_or_app
+        definition_or_app = load(os.fspath(path))
+    # The same runtime as every entry point: the app's resources emulated, nothing leaves the machine.
+    with AppRuntime(None if single else definition_or_app, seed=seed, handlers=handlers) as runtime:
+        engine = runtime.engine
         prepared, node = _find(engine, definition_or_app, state_name, flow)
         if mock is not None:
             mock = _as_mock(mock)
@@ -162,8 +170,6 @@ def test_state(definition_or_app: Any, state_name: str | None = None, *, input: 
         execution = engine._new_execution(prepared, text, "test-state", None)
         return engine.run_async(_run(execution, node, value, dict(variables or {}), dict(context or {}), mock,
                                      retry_count))
-    finally:
-        engine.close()
 
 
 test_state.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test, when imported into one

@@ -60,7 +60,7 @@ def _physical(url: str, logical_id: str) -> str:
 
 
 def test_local_flow_against_deployed_resources(stack: dict[str, Any]) -> None:
-    from flowengine.aws import run_hybrid
+    from flowengine.runtime.hybrid import run_hybrid
 
     url = stack["url"]
     result = run_hybrid(stack["loaded"], "Main", STACK, {"id": "doc-1", "points": 7}, endpoint_url=url)
@@ -84,7 +84,7 @@ def test_local_flow_against_deployed_resources(stack: dict[str, Any]) -> None:
 
 
 def test_service_errors_carry_step_functions_names(stack: dict[str, Any]) -> None:
-    from flowengine.aws import run_hybrid
+    from flowengine.runtime.hybrid import run_hybrid
 
     result = run_hybrid(stack["loaded"], "Missing", STACK, {}, endpoint_url=stack["url"])
     assert result.status == "SUCCEEDED", (result.error, result.cause)
@@ -92,7 +92,7 @@ def test_service_errors_carry_step_functions_names(stack: dict[str, Any]) -> Non
 
 
 def test_remote_functions(stack: dict[str, Any]) -> None:
-    from flowengine.aws import run_hybrid
+    from flowengine.runtime.hybrid import run_hybrid
 
     url = stack["url"]
     _post(url, "/moto-api/static/lambda-simple/response", {"results": ["21"], "region": REGION})

@@ -9,7 +9,7 @@ import pytest
 
 from flowengine.model.failure import StatesFailure
 from flowengine.runtime.engine import Engine
-from flowengine.integrations.itemreader import parse_items
+from flowengine.engine.itemreader import parse_items
 
 from .conftest import Aws, events_of
 

@@ -162,11 +162,11 @@ def test_sync_handler_in_a_thread_fails_at_its_wall_clock_deadline_and_is_left_t
         return "late"
 
     definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ARN + "b", "End": True}}}
-    started = time.perf_counter()
     r = run_flow(definition, handlers={"b": LambdaFunction("b", blocking, timeout_seconds=0.2)}, validate=False)
-    took = time.perf_counter() - started
     assert r.error == "Sandbox.Timedout" and "Task timed out after 0.20 seconds" in r.cause
-    assert took < 0.55, took  # the invocation failed at the deadline, not when the thread ended
+    # the invocation failed at the deadline, not when the thread ended (no wall-time bound:
+    # the run returned while the handler was still asleep)
+    assert not finished.is_set()
     assert finished.wait(5)  # the thread ran to its end on its own
 
 

@@ -21,23 +21,36 @@ def test_handlers_meet_the_emulated_bucket_not_an_account(monkeypatch: pytest.Mo
     assert result.state("ExtractMetadata").attempts[0].error == "NoSuchKey"
 
 
-def test_emulate_false_runs_on_the_bare_engine() -> None:
+def test_stand_in_handlers_and_mocks_run_inside_the_emulation_too() -> None:
     seen: list[str] = []
 
     def extract(event, context):
         seen.append(context.function_name)
         return {"id": "r.json", "bucket": "b", "key": "k", "title": "T", "bytes": 1}
 
-    result = run_flow(UPLOADS, input=EVENT, emulate=False,
+    result = run_flow(UPLOADS, input=EVENT,
                       mocks={"WriteLegacy": mocks.returns({}), "Index": mocks.returns({"indexed": "r.json"})},
                       handlers={"ExtractMetadata": extract})
     assert result.succeeded and seen == ["ExtractMetadata"]
 
 
-def test_emulate_true_needs_resources() -> None:
-    with pytest.raises(FlowengineError, match="declares resources"):
-        run_flow({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}, emulate=True)
+def test_emulate_is_gone_with_a_message_that_says_what_replaced_it() -> None:
+    # Every local run is emulated; the old switch would have let handlers reach an account.
+    with pytest.raises(TypeError, match="every local run is emulated"):
+        run_flow({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}, emulate=False)
 
+
+def test_an_app_without_resources_is_emulated_as_well() -> None:
+    import boto3
+
+    def handler(event, context):
+        # a bucket nobody declared: AWS's own "not found", from the emulation
+        boto3.client("s3").get_object(Bucket="nobody-declared-this", Key="k")
+
+    result = run_flow({"StartAt": "Call", "States": {"Call": {
+        "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:Reader", "End": True}}},
+        input={}, handlers={"Reader": handler})
+    assert result.error == "NoSuchBucket", (result.error, result.cause)
 
 
 def test_flowengine_run_emulates_too(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,8 +62,18 @@ def test_flowengine_run_emulates_too(monkeypatch: pytest.MonkeyPatch) -> None:
     assert any("NoSuchKey" in str(e) for e in result.history)  # moto's answer, not an account's
 
 
-def test_flowengine_run_with_substitutions_is_the_bare_engine() -> None:
+def test_flowengine_run_substitutions_fill_placeholders_inside_the_emulation() -> None:
     import flowengine
 
-    with pytest.raises(FlowengineError, match="emulate=True cannot combine"):
-        flowengine.run(str(UPLOADS), input=EVENT, emulate=True, substitutions={"Documents": "t"})
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"t": "${Table}"}, "End": True}}}
+    result = flowengine.run(definition, input={}, substitutions={"Table": "orders"})
+    assert result.output == {"t": "orders"}
+
+
+def test_input_passed_positionally_gets_a_clear_message() -> None:
+    import flowengine
+
+    with pytest.raises(TypeError, match="input by keyword"):
+        run_flow(UPLOADS, {"detail": {}})
+    with pytest.raises(TypeError, match="by keyword"):
+        flowengine.run(UPLOADS, {"detail": {}})

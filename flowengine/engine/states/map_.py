@@ -17,7 +17,7 @@ of iteration events.  Without a tolerance, any failed child fails the Map Run wi
 ``States.ExceedToleratedFailureThreshold``.
 
 ``ItemReader`` (items from S3) and ``ResultWriter`` (results to S3) go through the engine's
-integrations: :mod:`flowengine.integrations.itemreader`.
+integrations: :mod:`flowengine.engine.itemreader`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from flowengine.engine.payload import compile_payload, optional_payload
 from flowengine.engine.scope import Scope, byte_size
 from flowengine.engine.states.base import NumberSetting, WorkNode, compile_jsonata, jsonata_states
 from flowengine.engine.states.parallel import run_all
-from flowengine.integrations.itemreader import IterationRecord, ItemReader, ResultWriter
+from flowengine.engine.itemreader import IterationRecord, ItemReader, ResultWriter
 from flowengine.model.asl import ABSENT, MapState
 
 if TYPE_CHECKING:
