@@ -65,6 +65,9 @@ RESOURCE_TYPES = {
 }
 FUNCTION_TYPES = ("AWS::Serverless::Function",)
 FLOW_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+#: Template resources that declare a trigger of their own, and the method that reads each.
+STANDALONE_TRIGGERS = {"AWS::Events::Rule": "events_rule", "AWS::SNS::Subscription": "sns_subscription",
+                       "AWS::Lambda::EventSourceMapping": "event_source_mapping"}
 #: CodeDeploy's predefined Lambda configurations → (strategy, percent, minutes).
 _DEPLOYMENT_TYPE = re.compile(r"^(?:CodeDeployDefault\.Lambda)?(Canary|Linear)(\d+)Percent(?:Every)?(\d+)Minutes?$")
 #: SAM policy templates → (access, the parameter naming the resource).
@@ -242,8 +245,14 @@ class _Importer:
             elif kind is not None:
                 resources[lid] = self.resource(lid, res, kind)
         for lid, res in self.resources.items():
-            if res.get("Type") == "AWS::Pipes::Pipe":
+            rtype = res.get("Type")
+            if rtype == "AWS::Pipes::Pipe":
                 self.pipe(lid, res)
+            elif rtype in STANDALONE_TRIGGERS:
+                getattr(self, STANDALONE_TRIGGERS[rtype])(lid, res)
+            elif rtype == "AWS::Lambda::Permission" and self.entity(self._prop(res, "FunctionName"), (), ("function",)):
+                self.absorbed.add(lid)
+                self.warn("AWS::Lambda::Permission resources: compile grants each trigger the permission it needs")
         for lid, res in self.resources.items():
             if lid not in self.kinds and lid not in self.absorbed:
                 self.warn(f"{res.get('Type')} {lid}: not modelled in an app file")
@@ -455,8 +464,11 @@ class _Importer:
         rtype = res.get("Type")
         if kind == "bucket":
             notifications = props.get("NotificationConfiguration")
-            if isinstance(notifications, dict) and set(notifications) == {"EventBridgeConfiguration"}:
-                handled.add("NotificationConfiguration")  # compile turns it on for the bucket's EventBridge triggers
+            if isinstance(notifications, dict) and set(notifications) <= {"EventBridgeConfiguration", "LambdaConfigurations"}:
+                # compile turns EventBridge on for the bucket's EventBridge triggers, and writes
+                # the function notifications from the bucket triggers
+                if self.bucket_notifications(lid, notifications.get("LambdaConfigurations") or []):
+                    handled.add("NotificationConfiguration")
             if _compiled_bucket_label(props.get("BucketName")):
                 handled.add("BucketName")
         elif kind == "queue":
@@ -832,6 +844,99 @@ class _Importer:
             options["via_eventbridge"] = True
         self.add_trigger("bucket", target, kind, name, bucket, options, ptr)
         return True
+
+    def bucket_notifications(self, lid: str, configs: Any) -> bool:
+        """A bucket's ``LambdaConfigurations`` → bucket triggers; False when one cannot be read."""
+        if not isinstance(configs, list):
+            return False
+        read = []
+        for i, config in enumerate(configs):
+            fn = self.entity(config.get("Function"), (), ("function",)) if isinstance(config, dict) else None
+            if fn is None or set(config) - {"Event", "Function", "Filter"}:
+                return False
+            read.append((i, fn, config))
+        for i, fn, config in read:
+            event = {"Type": "S3", "Properties": {"Bucket": {"Ref": lid}, "Events": config.get("Event"),
+                                                  **({"Filter": config["Filter"]} if "Filter" in config else {})}}
+            self.event(fn, "function", f"{lid}Notification{i + 1}", event,
+                       ("Resources", lid, "Properties", "NotificationConfiguration", "LambdaConfigurations", i))
+        return True
+
+    def events_rule(self, lid: str, res: dict[str, Any]) -> None:
+        """An ``AWS::Events::Rule`` whose targets are functions or state machines of the
+        template: one trigger per target, as the SAM events compile writes."""
+        props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+        assert isinstance(props, dict)
+        pp: Pointer = ("Resources", lid, "Properties")
+        targets: list[Any] = props["Targets"] if isinstance(props.get("Targets"), list) else []
+        found = [(t, self.entity(t.get("Arn"), (), ("function", "flow"))) for t in targets if isinstance(t, dict)]
+        if not found or any(target is None for _, target in found):
+            return  # listed as not modelled
+        if props.get("State") == "DISABLED":
+            self.warn(f"AWS::Events::Rule {lid}: disabled in the template; its triggers are not")
+        rest = [k for k in props if k not in ("EventPattern", "ScheduleExpression", "EventBusName", "Targets", "State",
+                                              "Description", "Name")]
+        for target, name in found:
+            assert name is not None
+            event: dict[str, Any] = {}
+            if "ScheduleExpression" in props:
+                event = {"Type": "Schedule", "Properties": {"Schedule": props["ScheduleExpression"]}}
+            else:
+                event = {"Type": "EventBridgeRule", "Properties": {"Pattern": props.get("EventPattern")}}
+                if "EventBusName" in props:
+                    event["Properties"]["EventBusName"] = props["EventBusName"]
+            for key in ("Input", "InputPath"):
+                if key in target:
+                    event["Properties"][key] = target[key]
+            role = target.get("RoleArn")
+            role_id = role.get("Fn::GetAtt", [None])[0] if isinstance(role, dict) and isinstance(role.get("Fn::GetAtt"), list) else None
+            if isinstance(role_id, str) and self.resources.get(role_id, {}).get("Type") == "AWS::IAM::Role":
+                self.absorbed.add(role_id)  # SAM makes the role a rule needs to start its target
+            extra = [k for k in target if k not in ("Arn", "Id", "Input", "InputPath", "RoleArn")]
+            if extra:
+                self.warn(f"AWS::Events::Rule {lid}: target {target.get('Id', name)}: {', '.join(extra)} not carried over")
+            label = lid if len(found) == 1 else f"{lid}{re.sub(r'[^A-Za-z0-9]', '', str(target.get('Id', name)))}"
+            self.event(name, self.kinds[name], label, event, pp)
+        if rest:
+            self.warn(f"AWS::Events::Rule {lid}: {', '.join(rest)} not carried over")
+        self.absorbed.add(lid)
+
+    def sns_subscription(self, lid: str, res: dict[str, Any]) -> None:
+        """An ``AWS::SNS::Subscription`` of a function to a topic of the template."""
+        props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+        assert isinstance(props, dict)
+        topic = self.entity(props.get("TopicArn"), (), ("topic",))
+        fn = self.entity(props.get("Endpoint"), (), ("function",))
+        if topic is None or fn is None or str(props.get("Protocol", "")).lower() != "lambda":
+            return
+        event: dict[str, Any] = {"Type": "SNS", "Properties": {"Topic": {"Ref": topic}}}
+        policy = props.get("FilterPolicy")
+        if isinstance(policy, str):
+            policy = _json_input(policy)
+        if policy is not None:
+            event["Properties"]["FilterPolicy"] = policy
+        rest = [k for k in props if k not in ("TopicArn", "Endpoint", "Protocol", "FilterPolicy")]
+        if rest:
+            self.warn(f"AWS::SNS::Subscription {lid}: {', '.join(rest)} not carried over")
+        self.event(fn, "function", lid, event, ("Resources", lid, "Properties"))
+        self.absorbed.add(lid)
+
+    def event_source_mapping(self, lid: str, res: dict[str, Any]) -> None:
+        """An ``AWS::Lambda::EventSourceMapping`` from a queue of the template to a function."""
+        props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+        assert isinstance(props, dict)
+        queue = self.entity(props.get("EventSourceArn"), (), ("queue",))
+        fn = self.entity(props.get("FunctionName"), (), ("function",))
+        if queue is None or fn is None:
+            return
+        keep = ("BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes")
+        event = {"Type": "SQS", "Properties": {"Queue": {"Fn::GetAtt": [queue, "Arn"]},
+                                               **{k: props[k] for k in keep if k in props}}}
+        rest = [k for k in props if k not in ("EventSourceArn", "FunctionName", *keep)]
+        if rest:
+            self.warn(f"AWS::Lambda::EventSourceMapping {lid}: {', '.join(rest)} not carried over")
+        self.event(fn, "function", lid, event, ("Resources", lid, "Properties"))
+        self.absorbed.add(lid)
 
     def pipe(self, lid: str, res: dict[str, Any]) -> None:
         """An EventBridge Pipe from a queue of the template to a state machine: the queue

@@ -274,6 +274,24 @@ def test_a_template_with_a_real_event_loop_imports_and_validate_reports_the_loop
     assert "FE618" in codes     # ProcessFunction consumes WorkQueue and sends to it: the template's own loop
 
 
+def test_triggers_written_as_resources_of_their_own_become_triggers(tmp_path: Path) -> None:
+    shutil.copytree(TEMPLATES / "standalone", tmp_path / "standalone")
+    result = _import_to(tmp_path / "standalone/template.yaml", tmp_path / "standalone/app.yaml")
+    triggers = yaml.safe_load(result.text)["triggers"]
+    assert triggers == [
+        {"name": "UploadsNotification1", "bucket": "Uploads", "events": ["created"], "suffix": ".csv", "invoke": "Worker"},
+        {"name": "JobsMapping", "queue": "Jobs", "batch_size": 5, "invoke": "Worker"},
+        {"name": "AlertsSubscription", "topic": "Alerts", "filter_policy": {"level": ["error"]}, "invoke": "Worker"},
+        {"name": "Nightly", "schedule": "cron(0 3 * * ? *)", "input": {"kind": "nightly"}, "start": "Flow"},
+        {"name": "Orders", "event_pattern": {"source": ["shop.orders"]}, "input_path": "$.detail", "invoke": "Worker"},
+    ]
+    # the permission and the rule's role are what compile (SAM) makes for the triggers
+    assert not any("NightlyRole" in w or "not modelled" in w for w in result.warnings)
+    compiled = compile_app(load(tmp_path / "standalone/app.yaml"))
+    assert check_template(compiled.template) == []
+    assert compiled.state_machines["Flow"]["States"]["Work"]["Resource"] == "${WorkerArn}"
+
+
 def test_not_a_template_is_a_load_error(tmp_path: Path) -> None:
     with pytest.raises(LoadError) as exc:
         import_template(ROOT / "definitions/orders.yaml", tmp_path / "app.yaml")
