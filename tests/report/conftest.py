@@ -49,6 +49,7 @@ def bundled_runs() -> list[tuple[str, Any, str, str]]:
     return runs
 
 
+@lru_cache(maxsize=None)
 def upload_run() -> Any:
     """The upload pipeline with its extraction retried twice (2 s, then 4 s of backoff)
     before it reads the document: the run the README's screenshot shows."""

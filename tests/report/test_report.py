@@ -156,21 +156,27 @@ def test_result_report_draws_the_definition_that_ran(tmp_path: Path) -> None:
 def test_pytest_option_writes_reports_of_a_failing_test_and_names_them(tmp_path: Path) -> None:
     (tmp_path / "test_flow.py").write_text(
         "from flowengine.testing import run_flow\n"
-        f"APP = {str(ORDERS)!r}\n"
+        "FLOW = {'StartAt': 'Check', 'States': {'Check': {'Type': 'Pass', 'Next': 'Stop'},\n"
+        "        'Stop': {'Type': 'Fail', 'Error': 'Rejected', 'Cause': 'no items'}}}\n"
         "def test_fails():\n"
-        "    result = run_flow(APP, 'PlaceOrder', input={'orderId': 'x', 'items': []})\n"
+        "    run_flow(FLOW, input={'n': 1})\n"
+        "    result = run_flow(FLOW, input={'n': 2})\n"
         "    assert result.status == 'SUCCEEDED'\n"
         "def test_passes():\n"
-        "    run_flow(APP, 'PlaceOrder', input={'orderId': 'x', 'items': []})\n")
+        "    run_flow(FLOW, input={})\n")
     reports = tmp_path / "reports"
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_flow.py",
-                           "--flowengine-report", str(reports)], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+                           "test_flow.py", "--flowengine-report", str(reports)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     assert done.returncode == 1, done.stdout + done.stderr
     written = sorted(p.name for p in reports.iterdir())
-    assert written == ["test_flow.py_test_fails-call-1-PlaceOrder.html"]  # the passing test writes none
+    # both runs of the failing test; the passing test writes none
+    assert written == ["test_flow.py_test_fails-call-1-StateMachine.html",
+                       "test_flow.py_test_fails-call-2-StateMachine.html"]
     assert "flowengine reports" in done.stdout
-    assert f"PlaceOrder FAILED: {reports / written[0]}" in done.stdout
+    for name in written:
+        assert f"StateMachine FAILED: {reports / name}" in done.stdout
+        assert "Rejected" in (reports / name).read_text(encoding="utf-8")
 
 
 def test_the_svg_in_the_docs_is_current() -> None:
