@@ -7,8 +7,17 @@ assert on how they ran.  docs/testing.md is the guide.
   and ``run_until_idle()``;
 * :func:`test_state`: one state in isolation, each dataflow step reported (AWS's TestState);
 * :mod:`~flowengine.testing.mocks` (``returns``, ``raises``, ``call``, ``sequence``) and
-  :func:`load_mock_config` for Step Functions Local MockConfigFiles;
+  :func:`load_mock_config` for Step Functions Local MockConfigFiles (a :class:`MockConfig`;
+  each of its test cases is a :class:`MockSet`);
+* :class:`LambdaFunction`: a function's settings for ``handlers=`` (a stand-in handler, a
+  concurrency cap, a modelled ``duration_seconds``, a timeout), the fields left None keeping
+  the app's values; it lives in :mod:`flowengine.integrations.lambda_local`;
+* :class:`VirtualClock` (the default) and :class:`RealClock` for ``clock=``;
+* :class:`StateRecord` and :class:`Attempt`: what ``result.state("X")`` returns;
 * :class:`ProgressPrinter`: a listener that prints a run as it goes.
+
+Every entry point here runs in an app runtime (:class:`flowengine.AppRuntime`): the app's
+resources are emulated in-process and nothing leaves the machine.
 
 The pytest fixtures (``flowengine_runtime``, ``virtual_clock``, ``load_app``) come with the
 package through its pytest plugin.  Names are imported on first use, so that the plugin
@@ -20,12 +29,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __all__ = [
+    "Attempt",
     "ExecutionResult",
+    "LambdaFunction",
+    "MockConfig",
+    "MockConfigError",
     "MockSet",
     "ProgressPrinter",
+    "RealClock",
     "RunningExecution",
+    "StateRecord",
     "StateTestResult",
     "TestRuntime",
+    "VirtualClock",
     "load_mock_config",
     "mocks",
     "run_flow",
@@ -33,21 +49,32 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from flowengine.engine.clock import RealClock, VirtualClock
     from flowengine.engine.result import ExecutionResult
+    from flowengine.engine.trace import Attempt, StateRecord
+    from flowengine.errors import MockConfigError
+    from flowengine.integrations.lambda_local import LambdaFunction
     from flowengine.testing import mocks
-    from flowengine.integrations.mockconfig import load_mock_config
+    from flowengine.integrations.mockconfig import MockConfig, load_mock_config
     from flowengine.integrations.mocks import MockSet
     from flowengine.testing.progress import ProgressPrinter
     from flowengine.testing.run import RunningExecution, TestRuntime, run_flow
     from flowengine.testing.state import StateTestResult, test_state
 
 _LAZY = {
+    "Attempt": ("flowengine.engine.trace", "Attempt"),
     "ExecutionResult": ("flowengine.engine.result", "ExecutionResult"),
+    "LambdaFunction": ("flowengine.integrations.lambda_local", "LambdaFunction"),
+    "MockConfig": ("flowengine.integrations.mockconfig", "MockConfig"),
+    "MockConfigError": ("flowengine.errors", "MockConfigError"),
     "MockSet": ("flowengine.integrations.mocks", "MockSet"),
     "ProgressPrinter": ("flowengine.testing.progress", "ProgressPrinter"),
+    "RealClock": ("flowengine.engine.clock", "RealClock"),
     "RunningExecution": ("flowengine.testing.run", "RunningExecution"),
+    "StateRecord": ("flowengine.engine.trace", "StateRecord"),
     "StateTestResult": ("flowengine.testing.state", "StateTestResult"),
     "TestRuntime": ("flowengine.testing.run", "TestRuntime"),
+    "VirtualClock": ("flowengine.engine.clock", "VirtualClock"),
     "load_mock_config": ("flowengine.integrations.mockconfig", "load_mock_config"),
     "mocks": ("flowengine.testing.mocks", None),
     "run_flow": ("flowengine.testing.run", "run_flow"),
