@@ -144,6 +144,7 @@ class FunctionOrigin:
     logical_id: str
     resource_type: str
     properties: dict[str, Any] = field(default_factory=dict)
+    name: str = ""  # the function's name in the app: FunctionName when plain, else the logical id
     code_dir: str | None = None  # absolute CodeUri directory (or the inline-code cache directory)
     inline: bool = False
 
@@ -260,6 +261,9 @@ class _TemplateBuilder:
         self.functions: dict[str, Function] = {}
         self.resources: dict[str, Resource] = {}
         self.flows: dict[str, Flow] = {}
+        self.unloaded: set[str] = set()  # flows whose definition could not be read
+        #: a function's name: its FunctionName when that is a plain name, else its logical id
+        self.fn_names: dict[str, str] = {}
         values = self._parameters()
         pseudo = dict(PSEUDO_PARAMETERS)
         pseudo["AWS::StackName"] = self.name
@@ -272,6 +276,13 @@ class _TemplateBuilder:
                               conditions=self.doc.get("Conditions") or {}, reference=self._reference, imports=imports,
                               diagnostics=self.diagnostics, names=list(self.types))
         self.info.parameters = values
+        self.literal_values: dict[str, str] = {}
+        for rid, t in self.types.items():
+            named = _props(self.resources_raw[rid]).get("FunctionName") if t in FUNCTION_TYPES else None
+            if named is not None:
+                value = self.resolve(named, ("Resources", rid, "Properties", "FunctionName"), literal=True)
+                if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+                    self.fn_names[rid] = value
         self.literal_values = self._literal_table()
 
     # -- reporting ----------------------------------------------------------------------------------
@@ -336,8 +347,9 @@ class _TemplateBuilder:
                 values.setdefault(rid, rid)
                 values.setdefault(f"{rid}Arn", f"arn:{_PARTITION}:states:{_REGION}:{_ACCOUNT}:stateMachine:{rid}")
             elif t in FUNCTION_TYPES:
-                values[rid] = rid
-                values[f"{rid}Arn"] = f"arn:{_PARTITION}:lambda:{_REGION}:{_ACCOUNT}:function:{rid}"
+                name = self.fn_names.get(rid, rid)
+                values[name] = name
+                values[f"{name}Arn"] = f"arn:{_PARTITION}:lambda:{_REGION}:{_ACCOUNT}:function:{name}"
         return values
 
     def _reference(self, rid: str, attr: str | None, ptr: Pointer) -> Any:
@@ -359,7 +371,8 @@ class _TemplateBuilder:
         kind = RESOURCE_TYPES.get(t)
         a = attr or "Ref"
         if t in FUNCTION_TYPES:
-            return f"${{{rid}Arn}}" if a == "Arn" else f"${{{rid}}}"
+            name = self.fn_names.get(rid, rid)
+            return f"${{{name}Arn}}" if a == "Arn" else f"${{{name}}}"
         if t in STATE_MACHINE_TYPES:
             return f"${{{rid}}}" if a == "Name" else f"${{{rid}Arn}}"
         if kind == "bucket":
@@ -383,14 +396,17 @@ class _TemplateBuilder:
             return f"${{{rid}Arn}}" if a == "Arn" else f"${{{rid}}}"
         # not emulated: deterministic stand-ins in AWS's shapes
         service = t.split("::")[1].lower() if t.count("::") >= 2 else "cloudformation"
+        noun = t.rsplit("::", 1)[-1].lower()
         if t in SUPPORT_TYPES:
             return f"arn:{_PARTITION}:lambda:{_REGION}:{_ACCOUNT}:layer:{rid}:1"
-        if t == "AWS::IAM::Role":
-            return f"arn:{_PARTITION}:iam::{_ACCOUNT}:role/{rid}" if a == "Arn" else rid
-        if a == "Ref":
-            return rid if service in ("iam", "s3") else f"{rid}"
-        if a.endswith("Arn") or a == "Arn":
-            return f"arn:{_PARTITION}:{service}:{_REGION}:{_ACCOUNT}:{rid}"
+        if t.startswith("AWS::IAM::"):
+            return f"arn:{_PARTITION}:iam::{_ACCOUNT}:{noun}/{rid}" if a == "Arn" else rid
+        if a == "Ref" and t not in _REF_IS_ARN:
+            return rid
+        if a == "Ref" or a == "Arn" or a.endswith("Arn"):
+            if t == "AWS::StepFunctions::Activity":
+                noun = "activity"
+            return f"arn:{_PARTITION}:{service}:{_REGION}:{_ACCOUNT}:{noun}:{rid}"
         return f"{rid}-{a}"
 
     def resolve(self, value: Any, ptr: Pointer, *, literal: bool = False) -> Any:
@@ -409,8 +425,9 @@ class _TemplateBuilder:
                                            self.literal_values[rid].rsplit("/", 1)[-1]):
                 return rid
         for rid, t in self.types.items():
+            name = self.fn_names.get(rid, rid)
             if (("function" in kinds and t in FUNCTION_TYPES) or ("flow" in kinds and t in STATE_MACHINE_TYPES)) \
-                    and value in (self.literal_values[rid], self.literal_values[f"{rid}Arn"]):
+                    and value in (self.literal_values.get(name), self.literal_values.get(f"{name}Arn")):
                 return rid
         return None
 
@@ -477,7 +494,7 @@ class _TemplateBuilder:
             description=self.doc.get("Description") if isinstance(self.doc.get("Description"), str) else None,
             loc=Loc((), self.source),
         )
-        loaded = LoadedApp(app, self.source, self.flow_sources, self.diagnostics)
+        loaded = LoadedApp(app, self.source, self.flow_sources, self.diagnostics, frozenset(self.unloaded))
         loaded.template = self.info
         return loaded
 
@@ -511,7 +528,7 @@ class _TemplateBuilder:
             if not isinstance(uri, str) or uri.startswith("s3://"):
                 self.report("FE905", "DefinitionUri is not a local file: an S3 location cannot be read offline",
                             pp + ("DefinitionUri",), hint="point DefinitionUri at the local ASL file, as before sam package")
-                view, asl = self.source.with_prefix(ptr), {}
+                view, asl = self._unloaded(rid, ptr)
             else:
                 path = os.path.normpath(os.path.join(self.base_dir, uri))
                 origin.definition_kind, origin.definition_path = "uri", path
@@ -530,13 +547,13 @@ class _TemplateBuilder:
                             d = Diagnostic(d.code, f"DefinitionUri '{uri}': {d.message}",
                                            self.source.span(pp + ("DefinitionUri",)), hint="the path is relative to the template")
                         self.diagnostics.append(d)
-                    view, asl = self.source.with_prefix(ptr), {}
+                    view, asl = self._unloaded(rid, ptr)
         elif not serverless and "DefinitionString" in props:
             origin.definition_kind = "string"
             text = self.resolve(props["DefinitionString"], pp + ("DefinitionString",))
             if not isinstance(text, str):
                 self.report("FE911", "DefinitionString is not a string", pp + ("DefinitionString",))
-                view, asl = self.source.with_prefix(ptr), {}
+                view, asl = self._unloaded(rid, ptr)
             else:
                 try:
                     src, left = load_definition_text(text, self.source.path + ".json", subs)
@@ -551,15 +568,15 @@ class _TemplateBuilder:
                     d = exc.diagnostics[0]
                     self.report("FE911", f"DefinitionString is not a valid definition: {d.message}",
                                 pp + ("DefinitionString",))
-                    view, asl = self.source.with_prefix(ptr), {}
+                    view, asl = self._unloaded(rid, ptr)
         elif "DefinitionS3Location" in props:
             self.report("FE905", "DefinitionS3Location is an S3 object: it cannot be read offline",
                         pp + ("DefinitionS3Location",), hint="write the definition inline, or use DefinitionUri with a local file")
-            view, asl = self.source.with_prefix(ptr), {}
+            view, asl = self._unloaded(rid, ptr)
         else:
             self.report("FE910", f"state machine '{rid}' has no definition", pp if "Properties" in raw else ptr,
                         hint="give Definition or DefinitionUri" if serverless else "give Definition or DefinitionString")
-            view, asl = self.source.with_prefix(ptr), {}
+            view, asl = self._unloaded(rid, ptr)
         if not isinstance(asl, dict):
             self.report("FE109", "the definition is not a mapping", pp)
             asl = {}
@@ -578,6 +595,11 @@ class _TemplateBuilder:
         if serverless:
             for name, event in origin.events.items():
                 self.event(rid, "flow", name, event, pp + ("Events", name), STATE_MACHINE_EVENTS)
+
+    def _unloaded(self, rid: str, ptr: Pointer) -> tuple[SubSource, dict[str, Any]]:
+        """A flow whose definition could not be read: empty, and not validated further."""
+        self.unloaded.add(rid)
+        return self.source.with_prefix(ptr), {}
 
     def _known(self, name: str) -> bool:
         base = name[:-3] if name.endswith("Arn") else name
@@ -620,7 +642,7 @@ class _TemplateBuilder:
         serverless = t == "AWS::Serverless::Function"
         if serverless and isinstance(self.globals.get("Function"), dict):
             props = _merge_globals(self.globals["Function"], props)
-        origin = FunctionOrigin(rid, t, props)
+        origin = FunctionOrigin(rid, t, props, name=self.fn_names.get(rid, rid))
         runtime = self.resolve(props.get("Runtime", "python3.12"), pp + ("Runtime",))
         runtime = runtime if isinstance(runtime, str) else "python3.12"
         handler = self.resolve(props.get("Handler", ""), pp + ("Handler",))
@@ -651,15 +673,17 @@ class _TemplateBuilder:
         memory = _int(self.resolve(props.get("MemorySize", 128), pp + ("MemorySize",)), 128)
         conc = props.get("ReservedConcurrentExecutions")
         concurrency = _int(self.resolve(conc, pp + ("ReservedConcurrentExecutions",)), None) if conc is not None else None
-        self.functions[rid] = Function(
-            name=rid, handler=handler, runtime=runtime, timeout_seconds=timeout, memory_mb=memory,
+        name = self.fn_names.get(rid, rid)
+        self.functions[name] = Function(
+            name=name, handler=handler, runtime=runtime, timeout_seconds=timeout, memory_mb=memory,
             concurrency=concurrency, code_uri=os.path.relpath(code_dir, self.base_dir) if code_dir else ".",
             environment=env, code_paths=tuple(code_paths), loc=Loc(ptr, self.source),
         )
         self.info.functions[rid] = origin
         if serverless and isinstance(props.get("Events"), dict):
-            for name, event in props["Events"].items():
-                self.event(rid, "function", name, event, pp + ("Events", name), FUNCTION_EVENTS)
+            for event_name, event in props["Events"].items():
+                self.event(self.fn_names.get(rid, rid), "function", event_name, event, pp + ("Events", event_name),
+                           FUNCTION_EVENTS)
 
     def _code_dir(self, rid: str, props: dict[str, Any], pp: Pointer, serverless: bool, runtime: str,
                   handler: str, python: bool) -> str | None:
@@ -898,7 +922,9 @@ class _TemplateBuilder:
         rid = self.resource_of(arn, ("function", "flow"))
         if rid is None:
             return None
-        return rid, "flow" if self.types[rid] in STATE_MACHINE_TYPES else "function"
+        if self.types[rid] in STATE_MACHINE_TYPES:
+            return rid, "flow"
+        return self.fn_names.get(rid, rid), "function"
 
     def events_rule(self, rid: str, raw: dict[str, Any], ptr: Pointer) -> None:
         pp = ptr + ("Properties",)
@@ -981,15 +1007,24 @@ class _TemplateBuilder:
     def check_placeholders(self) -> None:
         """Environment values with a ``${X}`` the runtime cannot fill (FE906)."""
         known = set(self.functions) | set(self.resources) | set(self.flows)
+        rids = {v: k for k, v in self.fn_names.items()}
         for fname, f in self.functions.items():
             for k, v in f.environment.items():
                 for m in PLACEHOLDER.finditer(v):
                     n = m.group(1)
                     if n not in known and not (n.endswith("Arn") and n[:-3] in known):
                         self.report("FE906", f"environment variable {k} of '{fname}' keeps ${{{n}}}",
-                                    ("Resources", fname, "Properties", "Environment", "Variables", k),
+                                    ("Resources", rids.get(fname, fname), "Properties", "Environment", "Variables", k),
                                     hint="it names nothing emulated; it stays as written", severity="warning")
 
+
+#: Types whose ``Ref`` is an ARN (CloudFormation's return values), among those not emulated.
+_REF_IS_ARN = frozenset({
+    "AWS::StepFunctions::Activity", "AWS::SecretsManager::Secret", "AWS::ECS::TaskDefinition", "AWS::ECS::Service",
+    "AWS::Batch::JobQueue", "AWS::Batch::JobDefinition", "AWS::Batch::ComputeEnvironment",
+    "AWS::IAM::ManagedPolicy", "AWS::Lambda::Version", "AWS::Lambda::Alias", "AWS::StepFunctions::StateMachineAlias",
+    "AWS::StepFunctions::StateMachineVersion", "AWS::CloudFormation::Stack", "AWS::SNS::Topic",
+})
 
 _NOT_MODELLED_HINTS = {
     "IAM": "permissions are not enforced locally",

@@ -1,0 +1,4 @@
+import json
+
+def lambda_handler(event, context):
+    return {"mesaage": "hello from Lambda"}
