@@ -333,6 +333,8 @@ class _Importer:
         if name.startswith("AWS::"):
             return None
         kind = self.kinds.get(name)
+        if kind is None and name not in self.resources:
+            return self.generated(name, attr)
         if kind is None:
             if name in self.resources:
                 rtype = str(self.resources[name].get("Type"))
@@ -366,6 +368,21 @@ class _Importer:
             return "${" + name + "}"
         self.warn(f"{what}: no app-file reference gives it; written as '{stand_in}'")
         return stand_in
+
+    def generated(self, name: str, attr: str | None) -> Any:
+        """A reference to a resource SAM generates (``<Fn>Alias<alias>``, ``<Fn>Role``,
+        ``ServerlessRestApi`` ...), or None when the name is no such thing."""
+        m = re.fullmatch(r"([A-Za-z0-9]+?)Alias([A-Za-z0-9]+)", name)
+        if m and self.kinds.get(m.group(1)) == "function" and attr in (None, "Arn"):
+            return "${" + m.group(1) + "Arn}" if self.context != "literal" else self.literal("${" + m.group(1) + "Arn}", ())
+        owner = re.fullmatch(r"([A-Za-z0-9]+?)(Role|Version[0-9a-f]*|DeploymentGroup)", name)
+        if name in ("ServerlessRestApi", "ServerlessHttpApi", "ServerlessDeploymentApplication") or (
+                owner and owner.group(1) in self.kinds):
+            value = f"imported-{name}" + (f"-{attr}" if attr else "")
+            self.warn(f"{'Fn::GetAtt' if attr else 'Ref'} {name}{'.' + attr if attr else ''} (a resource SAM "
+                      f"generates) has no app-file reference; written as '{value}'")
+            return value
+        return None
 
     def known(self, raw: Any) -> str | None:
         """The DSL reference for a value compile writes as a pattern (bucket names and ARNs,
@@ -553,7 +570,11 @@ class _Importer:
                       "locally), and compile refuses the runtime (FE811)")
         code = props.get("CodeUri")
         if isinstance(code, str) and not code.startswith("s3://"):
-            self.code_dirs[lid] = os.path.normpath(os.path.join(self.template_dir, code))
+            where = os.path.normpath(os.path.join(self.template_dir, code))
+            if os.path.isfile(where) and where.endswith(".py"):
+                self.warn(f"{lid}: CodeUri {code} is a file; its directory is the function's code")
+                where = os.path.dirname(where)
+            self.code_dirs[lid] = where
         elif code is None and isinstance(props.get("InlineCode"), str):
             self.warn(f"{lid}: InlineCode not carried over (an app function's code is a module in a code directory)")
         else:
