@@ -77,6 +77,14 @@ def local_name(app: str, resource: str, kind: str, *, fifo: bool = False) -> str
     return text + (".fifo" if fifo else "")
 
 
+def physical_name(app: str, resource: str, kind: str, properties: Mapping[str, Any], *, fifo: bool = False) -> str:
+    """The name the emulation creates a resource under: the ``name`` a SAM/CloudFormation
+    template gave it (``TableName``, ``BucketName`` ...: handlers and definitions may spell it
+    out), else its :func:`local_name`."""
+    given = properties.get("name")
+    return given if isinstance(given, str) and given else local_name(app, resource, kind, fifo=fifo)
+
+
 @dataclass(frozen=True, slots=True)
 class EmulatedResource:
     """A resource of the app as the emulation created it."""
@@ -216,6 +224,71 @@ def install_observer() -> None:
 
 _active_lock = threading.Lock()
 _active: Emulation | None = None
+_SESSIONS: dict[str, Any] = {}
+
+
+class _MotoSwitch:
+    """``moto.mock_aws`` for one runtime, switched on and off cheaply.
+
+    moto's own start registers some 6,400 URL patterns with ``responses`` (its interception
+    of ``requests``) every time, which is most of the cost of a short test run.  The switch
+    does what ``mock_aws().start()`` does once, then keeps that registry: later starts only
+    reset the backends (so nothing of one run is seen by the next), enable moto's botocore
+    stubber and re-patch ``requests``; stops undo exactly that, so outside a runtime
+    nothing of moto stays switched on.  When the caller has a ``mock_aws`` of their own
+    running, the switch nests in it the way moto does (no fast path).
+    """
+
+    _registered = False
+
+    def __init__(self) -> None:
+        self._nested: Any = None
+
+    def start(self) -> None:
+        from moto import mock_aws
+        from moto.core.base_backend import BackendDict
+        from moto.core.models import MockAWS, botocore_stubber, responses_mock
+
+        if MockAWS._nested_count > 0 or not _MotoSwitch._registered or not responses_mock.registered():
+            self._nested = mock_aws()
+            self._nested.start()
+            _MotoSwitch._registered = MockAWS._nested_count == 1
+            return
+        BackendDict.reset()
+        botocore_stubber.enabled = True
+        responses_mock.start()
+
+    def stop(self) -> None:
+        from moto.core.models import botocore_stubber, responses_mock
+
+        if self._nested is not None:
+            from moto.core.models import MockAWS
+
+            nested, self._nested = self._nested, None
+            if MockAWS._nested_count == 1 and _MotoSwitch._registered:
+                # Leave the registry in place for the next start; switch the rest off.
+                MockAWS._nested_count = 0
+                if MockAWS._mocks_active:
+                    nested._default_session_mock.stop()
+                    nested._user_config_mock.stop()
+                    MockAWS._mocks_active = False
+                botocore_stubber.enabled = False
+                responses_mock.stop()
+            else:
+                nested.stop()
+            return
+        botocore_stubber.enabled = False
+        responses_mock.stop()
+_CLIENTS: dict[tuple[str, str], Any] = {}
+
+
+def _session(region: str) -> Any:
+    """The emulation's boto3 session for ``region`` (one per process, made while the fake
+    credentials are in the environment, so it never holds real ones)."""
+    session = _SESSIONS.get(region)
+    if session is None:
+        session = _SESSIONS[region] = boto3.session.Session(region_name=region)
+    return session
 
 
 class Emulation:
@@ -249,7 +322,6 @@ class Emulation:
 
     def start(self) -> None:
         global _active, _sink, _now, _s3_info
-        from moto import mock_aws
         from moto.moto_api._internal import mock_random
 
         with _active_lock:
@@ -260,17 +332,20 @@ class Emulation:
         try:
             install_observer()
             self._env.apply()
-            self._mock = mock_aws()
+            self._mock = _MotoSwitch()
             self._mock.start()
-            # Handlers' boto3.client() calls make a fresh default session, which has the
-            # observer (one made earlier, e.g. inside an enclosing mock_aws, may not).
-            default_session = mock.patch("boto3.DEFAULT_SESSION", None)
+            # Handlers' boto3.client() calls use the emulation's own default session, which has
+            # the observer (one made earlier, e.g. inside an enclosing mock_aws, may not).  The
+            # session is kept for the process: building one loads botocore's endpoint and
+            # service data (hundreds of ms), and it holds nothing of a run (moto's backends,
+            # reset at every start, hold the resources).
+            self._session = _session(self.region)
+            default_session = mock.patch("boto3.DEFAULT_SESSION", self._session)
             default_session.start()
             self._patches.append(default_session)
             if self.seed is not None:
                 mock_random.seed(self.seed)
             self._patch_sqs_time()
-            self._session = boto3.session.Session(region_name=self.region)
             self._create_resources()
             _now, _s3_info = self.now, self._object_info
             _sink = self.sink
@@ -325,10 +400,15 @@ class Emulation:
             _quiet.on = False
 
     def client(self, service: str) -> Any:
-        """A boto3 client of the emulation (created once per service)."""
+        """A boto3 client of the emulation (created once per service and region, for the
+        process: moto answers it whenever an emulation runs, and only then is it used)."""
         c = self._clients.get(service)
         if c is None:
-            c = self._clients[service] = self._session.client(service, region_name=self.region)
+            key = (service, self.region)
+            c = _CLIENTS.get(key)
+            if c is None:
+                c = _CLIENTS[key] = self._session.client(service, region_name=self.region)
+            self._clients[service] = c
         return c
 
     # -- resources -------------------------------------------------------------------------
@@ -348,7 +428,7 @@ class Emulation:
         part = self.account.partition
         try:
             if kind == "bucket":
-                bucket = local_name(self.app.name, name, kind)
+                bucket = physical_name(self.app.name, name, kind, props)
                 args: dict[str, Any] = {"Bucket": bucket}
                 if region != "us-east-1":
                     args["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -357,7 +437,7 @@ class Emulation:
                 self._by_bucket[bucket] = name
             elif kind == "queue":
                 fifo = props.get("fifo") is True
-                qname = local_name(self.app.name, name, kind, fifo=fifo)
+                qname = physical_name(self.app.name, name, kind, props, fifo=fifo)
                 attrs = {"VisibilityTimeout": str(self.visibility_timeout(name))}
                 if fifo:
                     attrs["FifoQueue"] = "true"
@@ -372,12 +452,12 @@ class Emulation:
                 for k in (qname, url, out.arn):
                     self._by_queue[k] = name
             elif kind == "topic":
-                tname = local_name(self.app.name, name, kind)
+                tname = physical_name(self.app.name, name, kind, props)
                 arn = self.client("sns").create_topic(Name=tname)["TopicArn"]
                 out = EmulatedResource(name, kind, tname, arn)
                 self._by_topic[arn] = name
             elif kind == "table":
-                tname = local_name(self.app.name, name, kind)
+                tname = physical_name(self.app.name, name, kind, props)
                 key = props.get("key") if isinstance(props.get("key"), dict) else {"id": "S"}
                 items = list(key.items())[:2]
                 self.client("dynamodb").create_table(
@@ -387,7 +467,7 @@ class Emulation:
                     AttributeDefinitions=[{"AttributeName": k, "AttributeType": str(t)} for k, t in items])
                 out = EmulatedResource(name, kind, tname, f"arn:{part}:dynamodb:{region}:{acct}:table/{tname}")
             elif kind == "event_bus":
-                bname = local_name(self.app.name, name, kind)
+                bname = physical_name(self.app.name, name, kind, props)
                 arn = self.client("events").create_event_bus(Name=bname)["EventBusArn"]
                 out = EmulatedResource(name, kind, bname, arn)
                 self._by_bus[bname] = name
