@@ -7,9 +7,11 @@ Choose it while an app runs locally and you want to watch it rather than read it
     # console: http://127.0.0.1:51234/?token=...
 
 **Who can see it.**  The server listens on 127.0.0.1 only, and every request must carry the
-console's token (a random 256-bit value, printed once in the URL and kept nowhere else):
-other local users can reach the port but not the pages.  The page passes the token on to
-the requests it makes.
+token of ``up``'s listener for ``send`` (:func:`flowengine.runtime.inbox.listener_token`: a
+random 256-bit secret per run of ``up``, in a file only the user can read), printed in the
+console's URL: other local users can reach the port but not the pages.  The page passes the
+token on to the requests it makes.  On the virtual clock ``up`` has no listener; the console
+then makes a secret of its own, printed the same way and kept nowhere.
 
 **How it updates.**  The page holds a server-sent event stream open (``/events``); each
 record the runtime logs (a delivery, an execution started or finished, a throttle, a
@@ -48,10 +50,10 @@ class Console:
     picks a free port.
     """
 
-    def __init__(self, runtime: Any, title: str = "", *, port: int = 0) -> None:
+    def __init__(self, runtime: Any, title: str = "", *, port: int = 0, token: str | None = None) -> None:
         self.runtime = runtime
         self.title = title
-        self.token = secrets.token_urlsafe(32)
+        self.token = token or secrets.token_hex(32)
         self._records: list[dict[str, Any]] = []
         self._changed = threading.Condition()
         self._version = 0
@@ -232,16 +234,22 @@ def _page(console: Console) -> str:
 """
 
 
-def console_hook(title: str, *, stream: Any = None, keep_open: bool = False) -> Any:
-    """``up_command``'s ``on_start`` for ``flowengine up --console``: start a console on the
-    runtime and print its URL; the returned callable closes it.  ``keep_open`` (a run on the
+def console_hook(app_path: str, *, stream: Any = None, keep_open: bool = False) -> Any:
+    """``up_command``'s ``on_start`` for ``flowengine up --console APP``: start a console on
+    the runtime, with the token of the listener ``up`` opened for ``app_path``, and print its
+    URL; the returned callable closes it.  ``keep_open`` (a run on the
     virtual clock, over at once) leaves the console serving until Ctrl-C first."""
     import sys
 
     out = stream or sys.stdout
 
     def on_start(runtime: Any) -> Any:
-        console = Console(runtime, f"{getattr(runtime.app, 'name', '') or title} · flowengine up")
+        from flowengine.runtime.inbox import listener_token
+
+        # the secret of this `up`'s listener for `send` (a file only the user can read); a run
+        # on the virtual clock has no listener, and the console makes a secret of its own
+        token = None if keep_open else listener_token(app_path)
+        console = Console(runtime, f"{getattr(runtime.app, 'name', '') or app_path} · flowengine up", token=token)
         out.write(f"console: {console.start()}\n")
         out.flush()
 

@@ -149,9 +149,9 @@ def up_command(app_path: str, *, real_time: bool = True, stream: TextIO | None =
                on_start: Callable[[Any], Any] | None = None) -> int:
     """Run the app as a local runtime with a live log, until Ctrl-C or ``duration``.
 
-    ``on_start(runtime)`` runs once the runtime has started, before it serves (``up
-    --console`` starts its web server there); a callable it returns runs when serving ends,
-    before the runtime closes.
+    ``on_start(runtime)`` runs once the runtime serves (on the real clock: once its listener
+    for ``send`` listens, so that the listener's token exists; ``up --console`` starts its web
+    server there); a callable it returns runs when serving ends, before the runtime closes.
 
     On the real clock (default) schedules fire at their wall-clock times and waits really
     wait.  With ``real_time=False`` the virtual clock runs ``duration`` (default one day) of
@@ -177,15 +177,23 @@ def up_command(app_path: str, *, real_time: bool = True, stream: TextIO | None =
             else:
                 out.write(f"running {shown} of virtual time\n")
             out.flush()
-            stop = on_start(runtime) if on_start is not None else None
+            stop: Any = None
+
+            def started() -> None:
+                nonlocal stop
+                if on_start is not None:
+                    stop = on_start(runtime)
+
             def listening(port: int) -> None:
                 out.write(f"listening on 127.0.0.1:{port} for `flowengine send {app_path} EVENT`\n")
                 out.flush()
+                started()  # the listener's token exists now: the console uses it
 
             try:
                 if real_time:
                     runtime.serve(seconds, listen_for=app_path, on_listen=listening)
                 else:
+                    started()
                     runtime.serve(seconds if seconds is not None else 86400.0)
             except KeyboardInterrupt:
                 out.write("stopped\n")

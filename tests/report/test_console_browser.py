@@ -47,9 +47,12 @@ def test_the_console_lists_an_execution_sent_while_it_is_open(page: Page, tmp_pa
                           stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
     try:
         lines, seen = _lines(up), []
-        url = _wait_for(lines, "console: ", seen).split(" ", 1)[1].strip()
-        _wait_for(lines, "listening on", seen)
+        url = _wait_for(lines, "console: ", seen).split(" ", 1)[1].strip()  # printed once the listener listens
+        assert any(line.startswith("listening on") for line in seen)
         assert url.startswith("http://127.0.0.1:") and "token=" in url
+        from flowengine.runtime.inbox import listener_token
+
+        assert url.endswith("?token=" + str(listener_token(str(ORDERS))))  # the listener's own secret
         p = page.page
         p.goto(url)
         p.wait_for_function("document.getElementById('live').textContent === 'live'")
