@@ -77,6 +77,11 @@ STATE_MACHINE_EVENTS = ("Schedule", "ScheduleV2", "EventBridgeRule", "CloudWatch
 GLOBALS = {"Function": "AWS::Serverless::Function", "StateMachine": "AWS::Serverless::StateMachine",
            "SimpleTable": "AWS::Serverless::SimpleTable"}
 
+#: The property that names each emulated resource type (its physical name).
+_NAME_PROPERTY = {
+    "AWS::S3::Bucket": "BucketName", "AWS::SQS::Queue": "QueueName", "AWS::SNS::Topic": "TopicName",
+    "AWS::DynamoDB::Table": "TableName", "AWS::Serverless::SimpleTable": "TableName", "AWS::Events::EventBus": "Name",
+}
 _SIMPLE_KEY_TYPES = {"String": "S", "Number": "N", "Binary": "B"}
 _TEXT_HINTS = (re.compile(r"^AWSTemplateFormatVersion\s*:", re.M),
                re.compile(r"^Transform\s*:.*AWS::Serverless", re.M),
@@ -283,6 +288,15 @@ class _TemplateBuilder:
                 value = self.resolve(named, ("Resources", rid, "Properties", "FunctionName"), literal=True)
                 if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
                     self.fn_names[rid] = value
+        #: a resource's physical name, where the template gives one (TableName, BucketName ...)
+        self.physical: dict[str, str] = {}
+        for rid, kind in self.kinds.items():
+            key = _NAME_PROPERTY[self.types[rid]]
+            named = _props(self.resources_raw[rid]).get(key)
+            if named is not None:
+                value = self.resolve(named, ("Resources", rid, "Properties", key), literal=True)
+                if isinstance(value, str) and value:
+                    self.physical[rid] = value
         self.literal_values = self._literal_table()
 
     # -- reporting ----------------------------------------------------------------------------------
@@ -329,7 +343,7 @@ class _TemplateBuilder:
         values: dict[str, str] = {}
         for rid, kind in self.kinds.items():
             fifo = kind == "queue" and _props(self.resources_raw[rid]).get("FifoQueue") in (True, "true")
-            local = local_name(self.name, rid, kind, fifo=fifo)
+            local = self.physical.get(rid) or local_name(self.name, rid, kind, fifo=fifo)
             if kind == "bucket":
                 address, arn = local, f"arn:{_PARTITION}:s3:::{local}"
             elif kind == "queue":
@@ -777,6 +791,8 @@ class _TemplateBuilder:
                 for key in ("LambdaConfigurations", "QueueConfigurations", "TopicConfigurations"):
                     if notif.get(key):
                         self.bucket_notifications(rid, key, notif[key], pp + ("NotificationConfiguration", key))
+        if rid in self.physical:
+            out["name"] = self.physical[rid]
         self.resources[rid] = Resource(name=rid, kind=kind, properties=out, loc=Loc(ptr, self.source))
 
     def _table_key(self, t: str, props: dict[str, Any], pp: Pointer) -> dict[str, str]:

@@ -576,7 +576,9 @@ def local_references(app: App, account: AccountInfo) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, resource in app.resources.items():
         kind = resource.kind
-        local = _local_name(app.name, name, kind, fifo=kind == "queue" and resource.properties.get("fifo") is True)
+        given = resource.properties.get("name")  # a template's TableName, BucketName ...
+        local = given if isinstance(given, str) and given else _local_name(
+            app.name, name, kind, fifo=kind == "queue" and resource.properties.get("fifo") is True)
         if kind == "bucket":
             address, arn = local, f"arn:{part}:s3:::{local}"
         elif kind == "queue":

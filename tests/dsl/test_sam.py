@@ -464,3 +464,49 @@ def test_plain_asl_substitute_and_unresolved(tmp_path: Path, capsys: Any) -> Non
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["output"] == ["hi", "hi"]
     assert main(["validate", str(p), "--substitute", "N"]) == 2
+
+
+def test_physical_names_are_the_emulated_names(tmp_path: Path) -> None:
+    """A table named with TableName and spelt out elsewhere (not by Ref), as templates do to
+    avoid circular dependencies, is the one the definition and the handler reach."""
+    t = write(tmp_path, {
+        "template.yaml": HEAD + """
+            Resources:
+              Orders:
+                Type: AWS::DynamoDB::Table
+                Properties:
+                  TableName: !Sub "${AWS::StackName}-orders"
+                  AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+                  KeySchema: [{AttributeName: id, KeyType: HASH}]
+              Count:
+                Type: AWS::Serverless::Function
+                Properties:
+                  CodeUri: src/
+                  Handler: app.handler
+                  Runtime: python3.12
+                  Environment: {Variables: {TABLE: !Sub "${AWS::StackName}-orders"}}
+              Flow:
+                Type: AWS::Serverless::StateMachine
+                Properties:
+                  Definition:
+                    StartAt: Put
+                    States:
+                      Put:
+                        Type: Task
+                        Resource: arn:aws:states:::dynamodb:putItem
+                        Parameters: {TableName: "${Name}", Item: {id: {S: one}}}
+                        ResultPath: null
+                        Next: Count
+                      Count: {Type: Task, Resource: !GetAtt Count.Arn, End: true}
+                  DefinitionSubstitutions:
+                    Name: !Sub "${AWS::StackName}-orders"
+        """,
+        "src/app.py": "import os, boto3\ndef handler(event, context):\n"
+                      "    return boto3.client('dynamodb').scan(TableName=os.environ['TABLE'])['Count']\n",
+    })
+    loaded = load(t)
+    assert loaded.app.resources["Orders"].properties["name"] == f"{loaded.app.name}-orders"
+    from flowengine.testing import run_flow
+
+    result = run_flow(loaded, input={})
+    assert (result.status, result.output) == ("SUCCEEDED", 1), result.cause
