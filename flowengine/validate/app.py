@@ -95,6 +95,7 @@ def check(loaded: LoadedApp, out: list[Diagnostic]) -> None:
     if loaded.app.plain_asl or not isinstance(loaded.source.value, dict):
         return
     if loaded.template is not None:  # a SAM/CloudFormation template: dsl.sam reported its problems (FE9xx)
+        _template_triggers(loaded, out)
         return
     a = _App(loaded, out)
     _top(a)
@@ -772,6 +773,25 @@ _CRON_FIELDS: tuple[tuple[str, int, int, tuple[str, ...], tuple[str, ...]], ...]
     ("day-of-week", 1, 7, _DAYS, ("?", "L", "#")),
     ("year", 1970, 2199, (), ()),
 )
+
+
+def _template_triggers(loaded: LoadedApp, out: list[Diagnostic]) -> None:
+    """A template's triggers (built by :mod:`flowengine.dsl.sam` from Events and rules): their
+    schedule expressions and event patterns, located at the event in the template."""
+    for t in loaded.app.triggers:
+        if t.source == "schedule":
+            value = t.options.get("schedule")
+            problem = schedule_problem(value) if isinstance(value, str) else None
+            if problem:
+                out.append(Diagnostic("FE616", f"schedule '{shorten(str(value))}': {problem[0]}", t.loc.span,
+                                      hint=problem[1]))
+        elif t.source == "event_pattern" and _compile_pattern is not None:
+            pattern = t.options.get("event_pattern")
+            try:
+                _compile_pattern(pattern if isinstance(pattern, (dict, str)) else {})
+            except PatternError as exc:
+                out.append(Diagnostic("FE624", f"event pattern: {getattr(exc, 'message', exc)}", t.loc.span,
+                                      hint="EventBridge patterns list the values to match: {source: [orders]}"))
 
 
 try:  # the local scheduler's parser: what validates is what fires

@@ -510,3 +510,18 @@ def test_physical_names_are_the_emulated_names(tmp_path: Path) -> None:
 
     result = run_flow(loaded, input={})
     assert (result.status, result.output) == ("SUCCEEDED", 1), result.cause
+
+
+def test_event_schedules_and_patterns_are_checked_where_written(tmp_path: Path) -> None:
+    t = write(tmp_path, {"template.yaml": HEAD + """
+        Resources:
+          Flow:
+            Type: AWS::Serverless::StateMachine
+            Properties:
+              Definition: {StartAt: A, States: {A: {Type: Pass, End: true}}}
+              Events:
+                Often: {Type: Schedule, Properties: {Schedule: rate(5 minute)}}
+                Odd: {Type: EventBridgeRule, Properties: {Pattern: {source: orders}}}
+    """})
+    found = sorted((d.code, d.span.line) for d in validate_app(load(t)) if d.severity == "error")
+    assert found == [("FE616", 9), ("FE624", 10)]
