@@ -205,7 +205,8 @@ class _Importer:
         for name, p in (params.items() if isinstance(params, dict) else ()):
             default = overrides.get(name, p.get("Default") if isinstance(p, dict) else None)
             if default is None:
-                self.warn(f"Parameters: {name} has no Default; 'param-{name}' stands in for it where it is used")
+                self.warn(f"Parameters: {name} has no Default; 'param-{name}' stands in for it where it is used "
+                          f"(give its value with --parameter-overrides {name}=VALUE)")
                 default = f"param-{name}"
             elif isinstance(p, dict) and str(p.get("Type", "")).startswith(("List<", "CommaDelimitedList")):
                 default = [x.strip() for x in str(default).split(",")]
