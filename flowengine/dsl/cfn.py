@@ -319,8 +319,8 @@ class Intrinsics:
         if isinstance(arg, str):
             arg = arg.split(".", 1)
         arg = self.resolve(arg, ptr)
-        if not (isinstance(arg, list) and len(arg) == 2 and all(isinstance(x, str) for x in arg)):
-            self.report("FE903", "Fn::GetAtt takes [LogicalId, Attribute]", ptr)
+        if not (isinstance(arg, list) and len(arg) == 2 and all(isinstance(x, str) and x for x in arg)):
+            self.report("FE903", "Fn::GetAtt takes [LogicalId, Attribute] (!GetAtt LogicalId.Attribute)", ptr)
             return _stand_in("GetAtt")
         return self.name(arg[0], arg[1], ptr)
 

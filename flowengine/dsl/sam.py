@@ -45,7 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowengine.dsl.app import LoadedApp, substitute
+from flowengine.dsl.app import LoadedApp, is_plain_asl, substitute
 from flowengine.dsl.asl import build_state_machine
 from flowengine.dsl.cfn import NO_VALUE, PSEUDO_PARAMETERS, Intrinsics, as_text, load_template_text
 from flowengine.dsl.source import Pointer, Source, SubSource, load_text, read_text
@@ -520,6 +520,10 @@ class _TemplateBuilder:
         pp = ptr + ("Properties",)
         serverless = t == "AWS::Serverless::StateMachine"
         subs_raw = _dict(props.get("DefinitionSubstitutions"))
+        for key in ("DefinitionSubstitutions", "Events"):
+            if key in props and not isinstance(props[key], dict):
+                self.report("FE910", f"{key} must be a mapping", pp + (key,),
+                            hint="DefinitionSubstitutions map names to values; Events map names to events")
         subs: dict[str, Any] = {}
         for k, v in subs_raw.items():
             r = self.resolve(v, pp + ("DefinitionSubstitutions", k))
@@ -546,8 +550,21 @@ class _TemplateBuilder:
             else:
                 path = os.path.normpath(os.path.join(self.base_dir, uri))
                 origin.definition_kind, origin.definition_path = "uri", path
+                root = os.path.realpath(self.base_dir)
+                named = self.source.span(pp + ("DefinitionUri",))
                 try:
+                    if not os.path.realpath(path).startswith(root.rstrip(os.sep) + os.sep):
+                        # as an app file's definition_file: no way to print fragments of other files
+                        raise LoadError([Diagnostic(
+                            "FE110", f"DefinitionUri '{uri}' is outside the template's directory", named,
+                            f"state machine '{rid}'", hint=f"keep ASL files in {root} or below; a symlink counts "
+                                                           "where it points")])
                     src, left = load_definition_file(path, subs)
+                    if not is_plain_asl(src.value):
+                        raise LoadError([Diagnostic(
+                            "FE111", f"DefinitionUri '{uri}' is not an ASL definition (a JSON or YAML mapping with "
+                            "StartAt and States)", named, f"state machine '{rid}'",
+                            hint="its content is not shown")])
                     view, asl = src, src.value
                     self.diagnostics.extend(unresolved_diagnostics([u for u in left if not self._known(u.name)],
                                                                    where=where))

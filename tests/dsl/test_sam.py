@@ -525,3 +525,24 @@ def test_event_schedules_and_patterns_are_checked_where_written(tmp_path: Path) 
     """})
     found = sorted((d.code, d.span.line) for d in validate_app(load(t)) if d.severity == "error")
     assert found == [("FE616", 9), ("FE624", 10)]
+
+
+def test_definition_uri_stays_inside_the_template_directory(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("api_key: hunter2\n")
+    project = tmp_path / "proj"
+    t = write(project, {
+        "template.yaml": HEAD + """
+            Resources:
+              Out:
+                Type: AWS::Serverless::StateMachine
+                Properties: {DefinitionUri: ../secret.yaml}
+              NotAsl:
+                Type: AWS::Serverless::StateMachine
+                Properties: {DefinitionUri: notes.yaml}
+        """,
+        "notes.yaml": "password: hunter2\n",
+    })
+    found = validate_app(load(t))
+    assert [(d.code, d.span.line) for d in found] == [("FE110", 6), ("FE111", 9)]
+    assert not any("hunter2" in d.format() or "api_key" in d.format() for d in found)
