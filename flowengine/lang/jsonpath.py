@@ -290,6 +290,26 @@ def missing_property_cause(path: JsonPath, exc: PathNotFound) -> str:
     return f"Invalid path '{path.text}' : Missing property in path {exc.at}"
 
 
+_MISSING_CONTEXT = re.compile(r"The JSONPath '(\$\$[^']*)' specified for the field '[^']*' could not be found in the input")
+
+
+def context_path_hint(cause: str | None) -> str | None:
+    """A local hint for AWS's cause when a ``$$`` path found nothing.
+
+    AWS's cause says "could not be found in the input" whatever the path's root (recorded on
+    AWS, kept verbatim); a ``$$`` path reads the context object, so say that."""
+    m = _MISSING_CONTEXT.search(cause or "")
+    if m is None:
+        return None
+    path = m.group(1)
+    hint = f"'{path}' reads the context object, not the input: the context object has no such field here"
+    if path.startswith("$$.Task.Token"):
+        hint += " (a task token exists only in Tasks whose Resource ends in .waitForTaskToken, .sync or .sync:2)"
+    elif path.startswith("$$.Map.Item"):
+        hint += " ($$.Map.Item is set only in a Map's ItemSelector)"
+    return hint
+
+
 def path_not_found_failure(path_text: str, field: str, data: Any) -> StatesFailure:
     """AWS's wording when a ``.$`` field (or a ...Path field) selects nothing."""
     return StatesFailure(

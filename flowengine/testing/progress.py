@@ -158,6 +158,11 @@ class ProgressPrinter(Listener):
             lines.append(f"  error:    {self._paint(str(result.error), _RED)}")
             if result.cause:
                 lines.append(f"  cause:    {_short(result.cause, 300)}")
+                from flowengine.lang.jsonpath import context_path_hint
+
+                hint = context_path_hint(result.cause)
+                if hint:
+                    lines.append(f"  hint:     {hint}")
         virtual = (result.stop_ts if result.stop_ts is not None else result.start_ts) - result.start_ts
         kind = "virtual" if self.virtual else "modelled"
         lines.append(f"  time:     {format_seconds(virtual)} {kind}, {format_seconds(wall_seconds)} wall")

@@ -16,7 +16,11 @@ Integration patterns (the Resource's suffix; history names the resource with it,
   result, then waits for SendTaskSuccess/Failure on the engine's
   :class:`~flowengine.engine.callbacks.TaskTokens`;
 * ``.sync``/``.sync:2``: an integration with ``async complete(request, submitted)`` starts
-  the job in ``invoke``; ``TaskSubmitted`` records that, then ``complete`` gives the result;
+  the job in ``invoke``; ``TaskSubmitted`` records that, then ``complete`` gives the result.
+  These Tasks get a token in ``$$.Task.Token`` too: AWS's API reference names Task states
+  "using the job run pattern" among the users of SendTaskSuccess/SendTaskFailure ("optionally"),
+  so an answer to that token ends the attempt before the job does (a child execution
+  reporting to its parent is the common case);
 * an integration that stands in for the state rather than claiming its resource (its
   ``describe`` does not answer it: mocks), or whose ``returns_final_result`` is true,
   answers for the whole pattern: its result is recorded as submitted and is the task's
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from flowengine.model.failure import (
@@ -62,6 +67,45 @@ def _seconds(setting: NumberSetting, scope: "Scope", effective: Any, states: dic
     return value
 
 
+_SYNC = re.compile(r"\.sync(?::\d+)?$")
+
+
+async def _answered(pending: PendingTask) -> Any:
+    """SendTaskSuccess's output for a job-run Task's token (raises SendTaskFailure's error).
+
+    Unlike :meth:`TaskTokens.wait` this does not announce the task as waiting for a
+    callback: the job is what it waits for, the token only may end it sooner."""
+    assert pending.wake is not None
+    while pending.outcome is None:
+        pending.wake.clear()
+        if pending.outcome is None:
+            await pending.wake.wait()
+    kind, first, second = pending.outcome
+    if kind == "success":
+        return first
+    raise StatesFailure(first, second)
+
+
+async def _first_answer(*steps: Any) -> Any:
+    """The result of whichever coroutine finishes first; the others are cancelled."""
+    tasks = [asyncio.ensure_future(step) for step in steps]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+            task.add_done_callback(_forget)
+    first = next(t for t in tasks if t in done)
+    return first.result()
+
+
+def _forget(task: "asyncio.Future[Any]") -> None:
+    """Retrieve a loser's outcome so asyncio does not report it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
+
+
 def _history_names(target: TaskTarget) -> tuple[str, str]:
     """(resourceType, resource) as the Task* events name them: ``sqs``/``sendMessage.waitForTaskToken``,
     ``states``/``startExecution.sync:2``, ``aws-sdk:s3``/``getObject``."""
@@ -86,9 +130,11 @@ class TaskNode(WorkNode):
                                        self.jsonata, "integer")
         self.credentials = state.credentials if state.credentials is not ABSENT else None
         self.waits_for_token = isinstance(self.resource, str) and self.resource.endswith(".waitForTaskToken")
+        #: a job-run (``.sync``) Task: it has a task token too, which may end it early
+        self.runs_job = isinstance(self.resource, str) and _SYNC.search(self.resource) is not None
 
     async def attempt(self, scope: "Scope", data: Any) -> tuple[Any, dict[str, Any] | None]:
-        if not self.waits_for_token:
+        if not (self.waits_for_token or self.runs_job):
             return await self._attempt(scope, data, None)
         scope.set_task_token(new_task_token(scope.rng))  # a fresh token per attempt, in $$.Task.Token
         try:
@@ -115,8 +161,10 @@ class TaskNode(WorkNode):
         callbacks = execution.callbacks
         pending = None
         if token is not None:
+            # HeartbeatSeconds binds a callback, not a job (nothing sends a job's heartbeats)
             pending = callbacks.issue(token, execution_arn=execution.arn, state_name=self.name, state_path=self.path,
-                                      resource=self.resource, heartbeat_seconds=heartbeat, timeout_seconds=timeout)
+                                      resource=self.resource, heartbeat_seconds=heartbeat if self.waits_for_token else None,
+                                      timeout_seconds=timeout)
         deadline: asyncio.Timeout | None = None
         try:
             if timeout is not None:
@@ -163,7 +211,9 @@ class TaskNode(WorkNode):
         if complete is None:
             return result
         self._submitted(scope, target, result)
-        return await complete(request, result)
+        if pending is None:
+            return await complete(request, result)
+        return await _first_answer(complete(request, result), _answered(pending))
 
     @staticmethod
     def _submitted(scope: "Scope", target: TaskTarget, output: Any) -> None:
