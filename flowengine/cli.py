@@ -150,6 +150,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"flowengine run: {args.file} has several flows ({', '.join(loaded.app.flows)}); "
                   "choose one with --flow", file=sys.stderr)
             return EXIT_USAGE
+        type_problem = _type_problem(loaded, args)
+        if type_problem:
+            print(f"flowengine run: {type_problem}", file=sys.stderr)
+            return EXIT_USAGE
         if args.remote or args.aws:
             return _run_on_aws(loaded, args, payload)
         return _run_local(loaded, args, payload)
@@ -165,6 +169,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     except FlowengineError as exc:
         print(f"flowengine run: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _type_problem(loaded: Any, args: argparse.Namespace) -> str | None:
+    """--type names the workflow type of a plain ASL run; an app file's flows declare theirs."""
+    if args.type is None:
+        return None
+    if args.event is not None or args.remote or args.aws:
+        return "--type sets the type of a local run of a plain ASL file; it does not combine with --event, --remote or --aws"
+    if getattr(loaded.app, "plain_asl", False):
+        return None
+    flow = _flow_name(loaded, args.flow)
+    declared = loaded.app.flows[flow].type if flow in loaded.app.flows else None
+    if declared is not None and declared != args.type:
+        return (f"flow '{flow}' is declared type: {declared.lower()} in {args.file}; change its type there "
+                "(--type is for plain ASL files)")
+    return None
 
 
 def _run_usage_problem(args: argparse.Namespace) -> str | None:
@@ -246,7 +266,8 @@ def _run_local(loaded: Any, args: argparse.Namespace, payload: Any) -> int:
             with AppRuntime(loaded, **options) as runtime:
                 # JSON text, parsed once as StartExecution parses it (a value that is itself
                 # a string would be read as JSON text again)
-                result = runtime.run_flow(args.flow, json.dumps(payload), name=args.name)
+                express = None if args.type is None else args.type == "EXPRESS"
+                result = runtime.run_flow(args.flow, json.dumps(payload), name=args.name, express=express)
     finally:
         if clock is not None:
             clock.close()
@@ -549,6 +570,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--real-time", action="store_true", help="wait in real time instead of on the virtual clock")
     r.add_argument("--seed", type=int, default=0, help="seed of the random source (jitter, UUIDs)")
     r.add_argument("--name", help="execution name")
+    r.add_argument("--type", type=str.upper, choices=("STANDARD", "EXPRESS"), metavar="STANDARD|EXPRESS",
+                   help="run a plain ASL definition as this workflow type (default STANDARD); an EXPRESS run has "
+                        "an Express execution ARN (…:express:MACHINE:NAME:ID) and Express limits. An app file "
+                        "declares each flow's type instead")
     r.add_argument("--event", metavar="FILE",
                    help="start the flow through the app trigger this event matches (JSON file, JSON text, or -)")
     _event_delivery_options(r, "with --event: ")
