@@ -15,6 +15,15 @@ long it really takes:
 
 Timestamps are ``start + (loop.time() - loop_start)``: the virtual clock starts at a
 fixed, settable instant (2024-01-01T00:00:00Z) so histories are reproducible.
+
+**The virtual clock never spins.**  Loop time is a float of seconds since the loop started,
+and asyncio runs a timer only when ``when < time() + clock_resolution``.  With asyncio's
+resolution of a nanosecond, past 2**24 s (194 days) adding it to a float changes nothing, so a
+timer the clock had advanced to exactly would never run and the loop would spin at 100 % CPU.
+The virtual loop therefore widens its resolution to one unit in the last place of the current
+time (a timer whose due time is at or before now always runs), and every jump of the clock
+moves it forward by at least that unit.  Both hold at any magnitude, so each turn of the loop
+either runs something or advances time.
 """
 
 from __future__ import annotations
@@ -23,6 +32,9 @@ import asyncio
 import concurrent.futures
 import contextvars
 import functools
+import heapq
+import itertools
+import math
 import selectors
 import time as _time
 from collections.abc import Awaitable, Callable
@@ -181,6 +193,14 @@ class _VirtualSelector(selectors.BaseSelector):
         ready = self._inner.select(0)
         if ready:
             return ready
+        if timeout is not None:
+            # A weak timer (call_at_weakly) earlier than the next timer: stop there.
+            weak = loop.next_weak()
+            if weak is not None and weak - loop._virtual_now < timeout:
+                timeout = weak - loop._virtual_now
+                if timeout <= 0:
+                    loop.fire_weak()
+                    return []
         if loop.horizon is not None and (timeout is None or loop._virtual_now + timeout > loop.horizon):
             # VirtualClock.settle: nothing else can happen before the horizon.
             loop.reach_horizon(scheduled=timeout is not None)
@@ -188,8 +208,34 @@ class _VirtualSelector(selectors.BaseSelector):
         if timeout is None:
             # Nothing is scheduled: only another thread can wake the loop.
             return self._inner.select(None)
-        loop.advance(timeout)
+        loop.advance(timeout)  # always moves time forward (see _VirtualLoop.advance)
         return []
+
+
+class WeakTimer:
+    """A timer of :func:`call_at_weakly`; ``cancel()`` it when it is no longer wanted."""
+
+    __slots__ = ("callback", "cancelled", "when")
+
+    def __init__(self, when: float, callback: Callable[[], Any]) -> None:
+        self.when = when
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+def call_at_weakly(loop: asyncio.AbstractEventLoop, when: float, callback: Callable[[], Any]) -> Any:
+    """Call ``callback`` at loop time ``when``, like ``loop.call_at``, except that on the
+    virtual clock the timer never keeps the loop busy by itself: it runs when virtual time
+    reaches ``when`` because of other timers (or ``advance``), and a loop with nothing else
+    scheduled stays idle.  For bounds that should not make time pass on their own, e.g. AWS's
+    one-year maximum execution time, which would otherwise turn every execution waiting for a
+    task token into one that times out a year later.  Returns an object with ``cancel()``."""
+    if isinstance(loop, _VirtualLoop):
+        return loop.call_weakly_at(when, callback)
+    return loop.call_at(when, callback)
 
 
 class _VirtualLoop(asyncio.SelectorEventLoop):
@@ -197,6 +243,9 @@ class _VirtualLoop(asyncio.SelectorEventLoop):
 
     def __init__(self) -> None:
         self._virtual_now = 0.0
+        self._base_resolution = 1e-9
+        self._weak: list[tuple[float, int, WeakTimer]] = []
+        self._weak_seq = itertools.count()
         self.real_work = 0
         #: VirtualClock.settle's horizon (loop time) and what to call when it is reached.
         self.horizon: float | None = None
@@ -207,13 +256,61 @@ class _VirtualLoop(asyncio.SelectorEventLoop):
     def time(self) -> float:
         return self._virtual_now
 
+    # asyncio's _run_once runs a timer when ``when < self.time() + self._clock_resolution``
+    # (BaseEventLoop sets the attribute in __init__, hence the setter).  One unit in the last
+    # place of the current time makes "due at or before now" always run, however large the
+    # virtual time has grown; asyncio's own 1e-9 stops changing a float past 2**24 s.
+    @property
+    def _clock_resolution(self) -> float:
+        return max(self._base_resolution, math.ulp(self._virtual_now))
+
+    @_clock_resolution.setter
+    def _clock_resolution(self, value: float) -> None:
+        self._base_resolution = value
+
     def advance(self, seconds: float) -> None:
-        self._virtual_now += seconds
+        """Move virtual time forward by ``seconds``; a positive step always changes the clock,
+        even one below the float resolution at this magnitude (the loop can never spin)."""
+        now = self._virtual_now
+        later = now + seconds
+        if seconds > 0 and later <= now:
+            later = math.nextafter(now, math.inf)
+        self.move_to(later)
+
+    def move_to(self, when: float) -> None:
+        """Set virtual time to ``when`` (never backwards); weak timers it passes fall due."""
+        if when > self._virtual_now:
+            self._virtual_now = when
+        self.fire_weak()
+
+    # -- weak timers ---------------------------------------------------------------------
+
+    def call_weakly_at(self, when: float, callback: Callable[[], Any]) -> "WeakTimer":
+        timer = WeakTimer(when, callback)
+        heapq.heappush(self._weak, (when, next(self._weak_seq), timer))
+        if when <= self._virtual_now:
+            self.fire_weak()
+        return timer
+
+    def next_weak(self) -> float | None:
+        """The due time of the earliest live weak timer."""
+        heap = self._weak
+        while heap and heap[0][2].cancelled:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def fire_weak(self) -> None:
+        heap = self._weak
+        while heap and heap[0][0] <= self._virtual_now:
+            timer = heapq.heappop(heap)[2]
+            if not timer.cancelled:
+                timer.cancelled = True
+                self.call_soon(timer.callback)
 
     def reach_horizon(self, scheduled: bool) -> None:
         assert self.horizon is not None
         if scheduled:
-            self._virtual_now = max(self._virtual_now, self.horizon)
+            self.move_to(self.horizon)
         callback, self.horizon, self.on_horizon = self.on_horizon, None, None
         if callback is not None:
             self.call_soon(callback, scheduled)
@@ -263,18 +360,34 @@ class VirtualClock(_ClockBase):
         finally:
             loop.real_work -= 1
 
-    async def settle(self, until: float | None = None) -> bool:
+    async def settle(self, until: float | None = None, *, jump: bool = False) -> bool:
         """Run everything that falls due up to ``until`` (POSIX seconds; default: now), then
         return as soon as the loop would have to wait past it.
 
         True: the clock reads ``until`` and something is still scheduled after it.  False:
         nothing is scheduled at all any more (every task is done or waits for something only
-        another task or thread can give), and time stays where it stopped.  The app runtime
-        drives schedules, ``advance`` and ``run_until_idle`` with it.
+        another task or thread can give), and time stays where it stopped, unless ``jump``:
+        then the clock moves on to ``until`` all the same (what "advance by" means to a test:
+        ``TestRuntime.advance`` passes it).  The app runtime drives schedules, ``advance``
+        and ``run_until_idle`` with it.
         """
         loop = asyncio.get_running_loop()
         assert isinstance(loop, _VirtualLoop), "settle() runs on the clock's own loop"
         target = loop._virtual_now if until is None else max(loop._virtual_now, until - self._start)
+        while True:
+            scheduled = await self._settle_once(loop, target)
+            if scheduled or not jump or not math.isfinite(target):
+                return scheduled
+            weak = loop.next_weak()
+            if weak is None or weak > target:
+                loop.move_to(target)
+                return False
+            # A weak timer on the way (a maximum execution time): it falls due at its own
+            # instant, and what it sets off settles there before time moves on.
+            loop.move_to(weak)
+
+    @staticmethod
+    async def _settle_once(loop: "_VirtualLoop", target: float) -> bool:
         done: asyncio.Future[bool] = loop.create_future()
 
         def reached(scheduled: bool) -> None:

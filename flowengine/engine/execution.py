@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from flowengine.engine.clock import iso
+from flowengine.engine.clock import call_at_weakly, iso
 from flowengine.engine.context import current_execution, current_map_index
 from flowengine.model.failure import RUNTIME, TIMEOUT, StatesFailure
 from flowengine.engine.history import NOT_TRUNCATED, History, HistoryLimitExceeded, failure_details
@@ -91,6 +91,26 @@ class Listener:
     def state_failed(self, execution: "Execution", scope: Scope, node: Any, failure: StatesFailure) -> None: ...
 
     def wait(self, execution: "Execution", scope: Scope, node: Any, seconds: float) -> None: ...
+
+
+class _Overtime:
+    """The maximum-execution-time bound of one execution: cancels its task when due."""
+
+    __slots__ = ("fired", "task", "timer")
+
+    def __init__(self, task: "asyncio.Task[Any] | None") -> None:
+        self.task = task
+        self.fired = False
+        self.timer: Any = None
+
+    def expire(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.fired = True
+            self.task.cancel()
+
+    def took(self) -> bool:
+        """Whether the cancellation being handled is this bound's own."""
+        return self.fired and self.task is not None and self.task.uncancel() == 0
 
 
 class Execution:
@@ -170,9 +190,17 @@ class Execution:
             {"input": self.input_text, "inputDetails": NOT_TRUNCATED, "roleArn": self.role_arn})
         scope = Scope(self, {}, "execution", 0)
         timeout = self.program.timeout_seconds
+        cap = self.max_duration()
         deadline: asyncio.Timeout | None = None
+        # AWS's maximum execution time is a weak timer: it ends the execution once time passes
+        # it, but never makes time pass by itself (an execution waiting for a task token, with
+        # nothing else to do, stays RUNNING instead of timing out a year later).
+        over = _Overtime(asyncio.current_task()) if not timeout or timeout > cap else None
+        if over is not None:
+            loop = asyncio.get_running_loop()
+            over.timer = call_at_weakly(loop, loop.time() + cap, over.expire)
         try:
-            if timeout:
+            if timeout and over is None:
                 async with asyncio.timeout(timeout) as deadline:
                     output = await run_scope(self.program, scope, self.input)
             else:
@@ -181,8 +209,7 @@ class Execution:
             if deadline is None or not deadline.expired():
                 self._internal_error(exc, scope)
             else:
-                self._finish(TIMED_OUT, scope, "ExecutionTimedOut", "executionTimedOutEventDetails",
-                             {"error": TIMEOUT})
+                self._timed_out(scope)
         except StatesFailure as failure:
             self.error, self.cause = failure.error, failure.cause
             self._finish(FAILED, scope, "ExecutionFailed", "executionFailedEventDetails",
@@ -194,6 +221,9 @@ class Execution:
             self._finish(FAILED, scope, "ExecutionFailed", "executionFailedEventDetails",
                          failure_details(self.error, self.cause))
         except asyncio.CancelledError:
+            if over is not None and over.took():
+                self._timed_out(scope)
+                return self.snapshot()
             if not self.stopping:
                 raise
             self.error, self.cause = self._stop_error, self._stop_cause
@@ -207,7 +237,22 @@ class Execution:
             self.output = json.loads(text)
             self._finish(SUCCEEDED, scope, "ExecutionSucceeded", "executionSucceededEventDetails",
                          {"output": text, "outputDetails": NOT_TRUNCATED})
+        finally:
+            if over is not None:
+                over.timer.cancel()
         return self.snapshot()
+
+    def max_duration(self) -> float:
+        """AWS's maximum execution time: one year STANDARD, five minutes EXPRESS (configurable
+        in :class:`EngineLimits`).  Past it the execution ends TIMED_OUT with
+        ``States.Timeout``, as its own ``TimeoutSeconds`` ends it ("If an execution runs for
+        more than the 1-year maximum, it will fail with a States.Timeout error", AWS's quotas
+        page; likewise for Express and its 5-minute maximum)."""
+        limits = self.limits
+        return limits.max_express_execution_seconds if self.express else limits.max_execution_seconds
+
+    def _timed_out(self, scope: Scope) -> None:
+        self._finish(TIMED_OUT, scope, "ExecutionTimedOut", "executionTimedOutEventDetails", {"error": TIMEOUT})
 
     def _internal_error(self, exc: BaseException, scope: Scope) -> None:
         # A bug in the engine: the run fails with AWS's shape; the traceback goes to the log

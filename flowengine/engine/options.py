@@ -31,11 +31,17 @@ class EngineLimits:
     * ``max_wait_seconds``: the longest a Wait may last; Step Functions keeps waits in a
       signed 32-bit count of seconds, so a Timestamp further ahead than 2**31 - 1 seconds
       fails with ``States.Runtime``.
+    * ``max_execution_seconds``: the longest a STANDARD execution may run (one year on AWS);
+      past it the execution ends TIMED_OUT with ``States.Timeout``, as a state machine's own
+      ``TimeoutSeconds`` ends it.
+    * ``max_express_execution_seconds``: the same for an EXPRESS execution (5 minutes on AWS).
     """
 
     max_payload_bytes: int = 256 * 1024
     max_history_events: int = 25_000
     max_wait_seconds: int = 2**31 - 1
+    max_execution_seconds: float = 365 * 24 * 3600
+    max_express_execution_seconds: float = 5 * 60
 
 
 @dataclass(frozen=True, slots=True)

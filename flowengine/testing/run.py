@@ -217,7 +217,7 @@ class TestRuntime:
         if seconds < 0:
             raise ValueError("time only moves forward: advance() takes a delta of 0 or more")
         target = self.clock.now() + seconds
-        self.engine.run_async(self.clock.settle(target))
+        self.engine.run_async(self.clock.settle(target, jump=True))
         self._check_bugs()
 
     def run_until_idle(self) -> None:
