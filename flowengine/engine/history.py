@@ -23,7 +23,15 @@ NOT_TRUNCATED: dict[str, bool] = {"truncated": False}
 
 
 class HistoryLimitExceeded(Exception):
-    """The execution reached the history event limit; it fails at once (never caught)."""
+    """The execution reached the history event limit; it fails at once (never caught).
+
+    AWS: "When an execution reaches 24,999 events, it waits for the next event to happen.  If
+    the event number 25,000 is ExecutionSucceeded, the execution finishes successfully.  If
+    [it] isn't ExecutionSucceeded, the ExecutionFailed event is logged", with error
+    ``States.Runtime`` and cause "The execution reached the maximum number of history events
+    (25000)."  So the event that would have been number 25,000 is never recorded, and neither
+    is anything else any concurrent branch or iteration tries to record after it.
+    """
 
 
 EventHook = Callable[[int, tuple[Any, ...]], None]
@@ -43,18 +51,27 @@ class History:
         return len(self._events)
 
     def add(self, type_: str, prev: int, ts: float, key: str | None = None, details: Any = None) -> int:
-        """Record an event; returns its id (1-based).  Raises :class:`HistoryLimitExceeded`
-        when the limit is reached (the final Execution* event is always recorded)."""
+        """Record an event; returns its id (1-based).
+
+        Only an ``Execution*`` event may take the last place (``limit``): any other event that
+        would take it or a later one is not recorded and raises :class:`HistoryLimitExceeded`,
+        so however much concurrent work is still running, the history never grows past the
+        limit (the final ExecutionFailed event then takes the last place)."""
         events = self._events
+        n = len(events) + 1
+        if n >= self.limit and not type_.startswith("Execution"):
+            raise HistoryLimitExceeded(n)
         ev = (type_, prev, ts, key, details)
         events.append(ev)
-        n = len(events)
         if self.listeners:
             for listener in self.listeners:
                 listener(n, ev)
-        if n >= self.limit and not type_.startswith("Execution"):
-            raise HistoryLimitExceeded(n)
         return n
+
+    @property
+    def remaining(self) -> int:
+        """How many more events other than the final ``Execution*`` one may be recorded."""
+        return max(0, self.limit - 1 - len(self._events))
 
     def types(self) -> list[str]:
         """The event types in order (what the conformance comparison uses)."""

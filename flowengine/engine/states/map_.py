@@ -278,6 +278,11 @@ class MapNode(WorkNode):
         if n == 0:
             return results
         workers = n if max_concurrency <= 0 else min(n, max_concurrency)
+        if not distributed:
+            # Each inline iteration records MapIterationStarted as it starts, so no more
+            # iterations than the history has room for can start before the limit stops the
+            # execution: more workers would change nothing but the memory they take.
+            workers = max(1, min(workers, scope.history.remaining))
         if workers == 1:
             for i in range(n):
                 await one(i)
