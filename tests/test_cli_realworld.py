@@ -62,3 +62,92 @@ def test_run_type_rejects_other_values(tmp_path: Path, capsys: pytest.CaptureFix
         main(["run", _asl(tmp_path, EXECUTION_ID), "--type", "SYNC"])
     assert exc.value.code == 2
     assert "STANDARD" in capsys.readouterr().err
+
+
+# -- item 4: the scaffolded HappyPath runs as generated ----------------------------------------
+
+
+@pytest.mark.parametrize("app", sorted(p.name for p in (ROOT / "definitions").glob("*.yaml")))
+def test_every_bundled_apps_scaffold_succeeds_as_generated(app: str, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from flowengine.dsl.app import load
+
+    path = str(ROOT / "definitions" / app)
+    for flow in load(path).app.flows:
+        mock = tmp_path / f"{flow}.json"
+        assert main(["mocks", "scaffold", path, "--flow", flow, "--out", str(mock)]) == 0
+        command = next(line for line in capsys.readouterr().err.splitlines() if line.startswith("run it: "))
+        argv = shlex.split(command.removeprefix("run it: "))
+        assert argv[:3] == ["flowengine", "run", path] and "--mock" in argv
+        result = _json_run(capsys, *argv[2:])
+        assert result["status"] == "SUCCEEDED", (flow, result["error"], result["cause"])
+
+
+def test_scaffold_solves_choices_and_reads_downstream_fields(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    definition = {"StartAt": "Fetch", "States": {
+        "Fetch": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Parameters": {"FunctionName": "f", "Payload.$": "$"},
+                  "ResultSelector": {"status.$": "$.Payload.job.status", "items.$": "$.Payload.items"},
+                  "ResultPath": "$.fetched", "Next": "Done?"},
+        "Done?": {"Type": "Choice", "Choices": [
+            {"Variable": "$.fetched.status", "StringEquals": "FAILED", "Next": "Failed"},
+            {"And": [{"Variable": "$.fetched.status", "StringEquals": "DONE"},
+                     {"Variable": "$.order.total", "NumericGreaterThan": 100}], "Next": "Each"}],
+            "Default": "Fetch"},
+        "Each": {"Type": "Map", "ItemsPath": "$.fetched.items", "ItemProcessor": {
+            "StartAt": "Ship", "States": {"Ship": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:ship",
+                                                   "Parameters": {"sku.$": "$.sku"}, "End": True}}},
+            "End": True},
+        "Failed": {"Type": "Fail", "Error": "JobFailed"}}}
+    path = _asl(tmp_path, definition)
+    mock = tmp_path / "mocks.json"
+    assert main(["mocks", "scaffold", path, "--out", str(mock)]) == 0
+    command = next(line for line in capsys.readouterr().err.splitlines() if line.startswith("run it: "))
+    argv = shlex.split(command.removeprefix("run it: "))
+    assert json.loads(argv[argv.index("--input") + 1])["order"]["total"] > 100
+    returned = json.loads(mock.read_text())["MockedResponses"]["MockedFetchSuccess"]["0"]["Return"]
+    assert returned["StatusCode"] == 200 and returned["Payload"]["job"]["status"] == "DONE"
+    assert isinstance(returned["Payload"]["items"], list) and "sku" in returned["Payload"]["items"][0]
+    result = _json_run(capsys, *argv[2:])
+    assert result["status"] == "SUCCEEDED", result["cause"]
+
+
+# -- item 6: hints name what the user can do where they are -------------------------------------
+
+
+def test_a_missing_function_hints_at_a_mock_and_a_placeholder_at_substitute(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    plain = _asl(tmp_path, {"StartAt": "B", "States": {"B": {
+        "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:x", "End": True}}}, "plain.asl.json")
+    assert main(["run", plain]) == 1
+    hint = next(line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("hint:"))
+    assert "flowengine mocks scaffold" in hint and "--mock" in hint
+    placeholder = _asl(tmp_path, {"StartAt": "A", "States": {"A": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "${Fn}", "Payload.$": "$"}, "End": True}}}, "placeholder.asl.json")
+    assert main(["run", placeholder]) == 1
+    hint = next(line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("hint:"))
+    assert "--substitute Fn=VALUE" in hint
+
+
+def test_no_message_tells_a_cli_user_to_call_a_python_constructor() -> None:
+    """String literals outside docstrings (failure causes, diagnostics' hints, CLI errors) name
+    options or mocks, not Python constructors such as Engine(integrations=[...])."""
+    import ast
+
+    constructor = re.compile(r"\b(?:Engine|AppRuntime|TestRuntime|LocalServices|LambdaFunction)\([a-z_]+=|handlers=\{")
+    offenders = []
+    for path in (ROOT / "flowengine").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                      and node.body and isinstance(node.body[0], ast.Expr)
+                      and isinstance(node.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+                    and constructor.search(node.value)):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value[:80]}")
+    # Raised only to Python code that reads result.path of an unrecorded run: the CLI always
+    # records, so its users never meet it, and a Python user can do what it says.
+    python_only = ("flowengine/engine/result.py",)
+    assert [o for o in offenders if not o.startswith(python_only)] == []

@@ -83,8 +83,9 @@ class _Call:
             raise StatesFailure(error, f"The {self.field} has no Resource")
         integration, target = execution.integrations.resolve(resource)
         if isinstance(integration, UnknownResource):
-            raise StatesFailure(error, f"No local integration runs the {self.field} resource '{resource}': give the "
-                                       "engine an S3 emulation, e.g. Engine(integrations=[LocalServices(client_factory)])")
+            raise StatesFailure(error, f"No local integration runs the {self.field} resource '{resource}': run the "
+                                       "flow with the emulated S3 (flowengine run, with --object s3://BUCKET/KEY=FILE "
+                                       "for the objects it reads)")
         state = scope.state
         request = TaskRequest(resource=resource, payload=params, state_name=scope.state_name,
                               state_path=state.path if state is not None else scope.state_name,

@@ -105,7 +105,7 @@ class UnknownResource:
         raise StatesFailure(
             "States.Runtime",
             f"No local integration runs the resource '{request.resource}'. "
-            "Bind a handler (handlers={...}) or a mock for it.",
+            "Mock the state (a MockConfigFile: flowengine mocks scaffold writes one) or give it a handler.",
         )
 
 

@@ -158,9 +158,9 @@ class ProgressPrinter(Listener):
             lines.append(f"  error:    {self._paint(str(result.error), _RED)}")
             if result.cause:
                 lines.append(f"  cause:    {_short(result.cause, 300)}")
-                from flowengine.lang.jsonpath import context_path_hint
+                from flowengine.testing.hints import failure_hint
 
-                hint = context_path_hint(result.cause)
+                hint = failure_hint(result.error, result.cause)
                 if hint:
                     lines.append(f"  hint:     {hint}")
         virtual = (result.stop_ts if result.stop_ts is not None else result.start_ts) - result.start_ts
