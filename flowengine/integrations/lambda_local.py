@@ -18,10 +18,23 @@ skips).  The event is a fresh copy of the payload (it went through JSON, as on A
 
 A handler that raises fails the task the way Lambda's Python runtime reports it: error =
 the exception's class name, cause = the JSON error object
-``{"errorMessage", "errorType", "requestId", "stackTrace"}``.  A handler may return
-``bytes`` (sent as the raw response, then parsed as JSON) or any JSON value; anything
-else fails with ``Runtime.MarshalError``.  Lambda's own errors are :class:`StatesFailure`
-values with AWS's names and wording:
+``{"errorMessage", "errorType", "requestId", "stackTrace"}``.  Lambda's Python runtime
+catches only ``Exception``: a handler that calls ``sys.exit()``, raises ``KeyboardInterrupt``
+or any other ``BaseException`` ends the runtime process, and Lambda fails the invocation with
+``Runtime.ExitError`` (``RequestId: <id> Error: Runtime exited without providing a reason``
+for status 0, ``... Runtime exited with error: exit status 3``, ``... signal: interrupt``);
+locally the task fails the same way and the process goes on.  (A ``KeyboardInterrupt`` in an
+``inline`` or ``async`` handler, which run on the main thread, is taken for the user's Ctrl-C
+and stops the run.)
+
+A handler may return ``bytes`` (sent as the raw response, as Lambda's Python runtime does,
+then parsed as JSON; bytes that are not UTF-8 text fail with ``Runtime.MarshalError``) or any
+JSON value.  Anything else fails with ``Runtime.MarshalError`` and the runtime's cause,
+``Unable to marshal response: <reason>``: objects JSON cannot hold (``Object of type set is
+not JSON serializable``), and, where AWS's runtime would send text that is not JSON or that
+Step Functions cannot keep, ``NaN``/``Infinity`` and strings with lone surrogates (a local
+rule: the failure shows at the handler rather than as an engine error downstream).  Lambda's
+own errors are :class:`StatesFailure` values with AWS's names and wording:
 
 * ``Lambda.ResourceNotFoundException`` for a function nobody defined;
 * ``Lambda.TooManyRequestsException`` (cause ``Rate Exceeded. (Service: AWSLambda; Status
@@ -93,6 +106,8 @@ LAMBDA_INVOKE = "invoke"
 _INVOKE_RESOURCES = ("lambda:invoke", "lambda:invoke.waitForTaskToken")
 TOO_MANY_REQUESTS = "Lambda.TooManyRequestsException"
 SANDBOX_TIMEDOUT = "Sandbox.Timedout"
+RUNTIME_EXIT_ERROR = "Runtime.ExitError"
+MARSHAL_ERROR = "Runtime.MarshalError"
 
 Handler = Callable[[Any, Any], Any]
 
@@ -516,9 +531,9 @@ class LambdaIntegration:
                 f"The state/task '{resource_name}' returned a result with a size exceeding the maximum number "
                 "of bytes service limit.",
             )
-        text = raw.decode("utf-8", errors="replace")
+        text = raw.decode("utf-8")  # checked by _marshal
         try:
-            return json.loads(text)
+            return json.loads(text, parse_constant=_not_json)
         except ValueError:
             return text
 
@@ -605,6 +620,9 @@ class LambdaIntegration:
             raise _sandbox_timeout(rid, timeout or 0.0, compact) from None
         if ok:
             return _marshal(value, rid, compact), rid
+        if isinstance(value, _RuntimeExit):
+            error = {"errorMessage": f"RequestId: {rid} Error: {value.reason}", "errorType": RUNTIME_EXIT_ERROR}
+            raise StatesFailure(RUNTIME_EXIT_ERROR, _dumps(error, compact))
         error_type, message, stack = value
         error = {"errorMessage": message, "errorType": error_type, "requestId": rid, "stackTrace": stack}
         raise StatesFailure(error_type, _dumps(error, compact))
@@ -696,11 +714,41 @@ def _error_tuple(exc: BaseException) -> tuple[str, str, list[str]]:
     return type(exc).__name__, str(exc), traceback.format_list(frames)
 
 
+class _RuntimeExit:
+    """A handler ended the runtime process (``sys.exit``, ``KeyboardInterrupt``, another
+    ``BaseException``): what Lambda says about it (``Runtime.ExitError``)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, exc: BaseException) -> None:
+        if isinstance(exc, SystemExit):
+            code = exc.code
+            # What the interpreter does with it: None is 0, an int is the status (the OS keeps
+            # its low byte), anything else is printed and the status is 1.
+            status = 0 if code is None else (code & 0xFF if isinstance(code, int) else 1)
+        elif isinstance(exc, KeyboardInterrupt):
+            self.reason = "Runtime exited with error: signal: interrupt"  # Python re-raises SIGINT
+            return
+        else:
+            status = 1  # an uncaught exception: traceback, exit status 1
+        self.reason = ("Runtime exited without providing a reason" if status == 0
+                       else f"Runtime exited with error: exit status {status}")
+
+
+def _exit_outcome(exc: BaseException) -> tuple[bool, Any]:
+    """The outcome of a handler that raised a ``BaseException`` other than ``Exception``."""
+    if isinstance(exc, KeyboardInterrupt) and threading.current_thread() is threading.main_thread():
+        raise exc  # on the main thread, most likely the user's Ctrl-C: stop the run
+    return False, _RuntimeExit(exc)
+
+
 def _call_sync(handler: Handler, event: Any, context: LambdaContext) -> tuple[bool, Any]:
     try:
         return True, handler(event, context)
     except Exception as exc:  # the handler's failure is the task's failure
         return False, _error_tuple(exc)
+    except BaseException as exc:  # noqa: BLE001 - sys.exit() & co. end the runtime, not the engine
+        return _exit_outcome(exc)
 
 
 class _ThreadCall:
@@ -740,6 +788,10 @@ async def _call_async(handler: Handler, event: Any, context: LambdaContext) -> t
         return True, await handler(event, context)
     except Exception as exc:
         return False, _error_tuple(exc)
+    except asyncio.CancelledError:
+        raise  # a timeout or the execution stopping, not the handler's doing
+    except BaseException as exc:  # noqa: BLE001 - sys.exit() & co. end the runtime, not the engine
+        return _exit_outcome(exc)
 
 
 def _log_stream(ts: float, rid: str, _days: dict[int, str] = {}) -> str:  # noqa: B006 (a cache)
@@ -751,15 +803,36 @@ def _log_stream(ts: float, rid: str, _days: dict[int, str] = {}) -> str:  # noqa
     return prefix + rid.replace("-", "")
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _marshal(value: Any, rid: str, compact: bool) -> bytes:
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value)
+    """The response bytes of a handler's return value, or ``Runtime.MarshalError`` (the Python
+    runtime's ``Unable to marshal response: ...``) when it cannot be JSON the engine can keep."""
     try:
-        return json.dumps(value).encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        error = {"errorMessage": f"Unable to marshal response: {exc}", "errorType": "Runtime.MarshalError",
+        if isinstance(value, (bytes, bytearray)):
+            raw = bytes(value)  # sent as they are, as Lambda's Python runtime does
+            text = raw.decode("utf-8")
+            if "\\u" in text:  # escapes in JSON text may spell lone surrogates
+                parsed: Any = None
+                with contextlib.suppress(ValueError, RecursionError):  # not JSON: taken as a string
+                    parsed = json.loads(text, parse_constant=_not_json)
+                _check_text(parsed)
+            return raw
+        text = json.dumps(value, allow_nan=False)
+        if "\\u" in text:  # non-ASCII text: every string must also be valid UTF-8
+            _check_text(value)
+        return text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
+        error = {"errorMessage": f"Unable to marshal response: {exc}", "errorType": MARSHAL_ERROR,
                  "requestId": rid, "stackTrace": []}
-        raise StatesFailure("Runtime.MarshalError", _dumps(error, compact)) from None
+        raise StatesFailure(MARSHAL_ERROR, _dumps(error, compact)) from None
+
+
+def _check_text(value: Any) -> None:
+    """Raise UnicodeEncodeError when a string in ``value`` holds a lone surrogate."""
+    json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 
 def _sandbox_timeout(rid: str, seconds: float, compact: bool) -> StatesFailure:
