@@ -128,6 +128,11 @@ class LambdaFunction:
     declares, the fields left None take the app's values, ``handler`` included: so
     ``LambdaFunction("Reserve", duration_seconds=0.2)`` keeps the app's handler, timeout and
     cap, and only models the duration.
+
+    Tests import it from :mod:`flowengine.testing` (``handlers=`` of ``run_flow``,
+    ``TestRuntime``, ``AppRuntime``; docs/testing.md, "Concurrency caps and throttling").  In
+    an app file the same settings are a function's ``timeout``, ``memory``, ``concurrency``,
+    ``local_duration`` and ``environment``.
     """
 
     name: str
