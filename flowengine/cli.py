@@ -191,9 +191,15 @@ def _run_usage_problem(args: argparse.Namespace) -> str | None:
     """Option combinations that cannot work, caught before anything loads."""
     if args.event is not None and args.input is not None:
         return "give the input with --input or the triggering event with --event, not both"
-    for flag, value in (("--bus", args.bus), ("--trigger", args.trigger), ("--object", args.object)):
+    for flag, value in (("--bus", args.bus), ("--trigger", args.trigger)):
         if value is not None and args.event is None:
             return f"{flag} goes with --event"
+    event_objects = [v for v in getattr(args, "object", None) or [] if not v.startswith("s3://")]
+    if event_objects and args.event is None:
+        return (f"--object {event_objects[0]} goes with --event (the object an S3 event names); to put an object "
+                f"in the emulated S3 for the flow, write --object s3://BUCKET/KEY={event_objects[0]}")
+    if len(event_objects) > 1:
+        return "an S3 event names one object: give one --object FILE (and s3://BUCKET/KEY=FILE for others)"
     if args.local_functions and not args.aws:
         return "--local-functions goes with --aws"
     if args.state_machine is not None and args.mock is None:
@@ -204,6 +210,8 @@ def _run_usage_problem(args: argparse.Namespace) -> str | None:
         return "--remote runs on AWS and --aws runs locally against AWS: choose one"
     if (args.remote or args.aws) and not args.stack_name:
         return f"{'--remote' if args.remote else '--aws'} needs --stack-name (the deployed stack)"
+    if (args.remote or args.aws) and getattr(args, "object", None):
+        return "--object stages objects in the emulated S3 of a local run; it does not combine with --remote or --aws"
     if (args.remote or args.aws) and (args.mock or args.event is not None):
         return "--mock and --event are local-run options; they do not combine with --remote or --aws"
     if args.remote and (args.real_time or args.seed):
@@ -253,17 +261,24 @@ def _run_local(loaded: Any, args: argparse.Namespace, payload: Any) -> int:
                                "listeners": [printer] if printer else []}
     started = time.perf_counter()
     try:
+        from flowengine.runtime.commands import parse_object_option, stage_s3_object
+
+        given = args.object or []
+        objects = tuple(parse_object_option(v) for v in given if v.startswith("s3://"))
+        event_object = next((v for v in given if not v.startswith("s3://")), None)
         if args.event is not None:
             from flowengine.runtime.commands import run_event
 
             result = run_event(loaded, args.event, flow=args.flow, bus=args.bus, trigger=args.trigger,
-                               object_file=args.object, **options)
+                               object_file=event_object, objects=objects, **options)
         else:
             # Every local run is the app runtime's: the app's resources (if any) emulated
             # in-process, so a handler's boto3 never reaches the account of whoever runs this.
             from flowengine.runtime.app import AppRuntime
 
             with AppRuntime(loaded, **options) as runtime:
+                for bucket, key, path in objects:
+                    stage_s3_object(runtime, bucket, key, path)
                 # JSON text, parsed once as StartExecution parses it (a value that is itself
                 # a string would be read as JSON text again)
                 express = None if args.type is None else args.type == "EXPRESS"
@@ -576,7 +591,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "declares each flow's type instead")
     r.add_argument("--event", metavar="FILE",
                    help="start the flow through the app trigger this event matches (JSON file, JSON text, or -)")
-    _event_delivery_options(r, "with --event: ")
+    _event_delivery_options(r, "with --event: ", s3_objects=True)
     r.add_argument("--mock", metavar="FILE", help="a Step Functions Local MockConfigFile (JSON or YAML)")
     r.add_argument("--test-case", metavar="NAME", help="the MockConfigFile test case to run")
     r.add_argument("--state-machine", metavar="NAME",
@@ -782,12 +797,19 @@ def _stack_name_arg(text: str) -> str:
     return text
 
 
-def _event_delivery_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
-    """--bus, --trigger and --object: where an event goes, and the object an S3 event names."""
+def _event_delivery_options(parser: argparse.ArgumentParser, prefix: str = "", *, s3_objects: bool = False) -> None:
+    """--bus, --trigger and --object: where an event goes, and the object an S3 event names
+    (with ``s3_objects``, also any object of the emulated S3, repeatable: ``run``)."""
     parser.add_argument("--bus", help=f"{prefix}the event bus an EventBridge event goes to (default: the default bus)")
     parser.add_argument("--trigger", help=f"{prefix}deliver the event to this trigger, as it is")
-    parser.add_argument("--object", metavar="FILE",
-                        help=f"{prefix}with an S3 event, store FILE as the object it names, so handlers can read it")
+    if s3_objects:
+        parser.add_argument("--object", action="append", metavar="s3://BUCKET/KEY=FILE",
+                            help="store FILE in the emulated S3 at s3://BUCKET/KEY before the run (repeat for each "
+                                 "object), e.g. what an ItemReader reads; a bucket the app does not declare is "
+                                 "created. With --event, a bare --object FILE is the object the S3 event names")
+    else:
+        parser.add_argument("--object", metavar="FILE",
+                            help=f"{prefix}with an S3 event, store FILE as the object it names, so handlers can read it")
 
 
 def _source_options(parser: argparse.ArgumentParser, *, substitutions: bool = True) -> None:

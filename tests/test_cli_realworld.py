@@ -151,3 +151,73 @@ def test_no_message_tells_a_cli_user_to_call_a_python_constructor() -> None:
     # records, so its users never meet it, and a Python user can do what it says.
     python_only = ("flowengine/engine/result.py",)
     assert [o for o in offenders if not o.startswith(python_only)] == []
+
+
+# -- item 5: --object s3://BUCKET/KEY=FILE for ItemReader and ResultWriter ----------------------
+
+
+def _distributed(reader: dict, processor_reads: str) -> dict:
+    return {"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "ItemReader": reader,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                          "StartAt": "Take", "States": {"Take": {
+                              "Type": "Pass", "Parameters": {"v.$": processor_reads}, "End": True}}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                         "Parameters": {"Bucket": "results", "Prefix": "runs"}},
+        "End": True}}}
+
+
+GET = "arn:aws:states:::s3:getObject"
+READERS = {
+    "json": ({"Resource": GET, "ReaderConfig": {"InputType": "JSON"},
+              "Parameters": {"Bucket": "data", "Key": "in/items.json"}}, "$.id",
+             "items.json", '[{"id": "a"}, {"id": "b"}]'),
+    "jsonl": ({"Resource": GET, "ReaderConfig": {"InputType": "JSONL"},
+               "Parameters": {"Bucket": "data", "Key": "in/items.jsonl"}}, "$.id",
+              "items.jsonl", '{"id": "a"}\n{"id": "b"}\n'),
+    "csv": ({"Resource": GET, "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+             "Parameters": {"Bucket": "data", "Key": "in/items.csv"}}, "$.id",
+            "items.csv", "id,qty\na,1\nb,2\n"),
+    "listing": ({"Resource": "arn:aws:states:::s3:listObjectsV2",
+                 "Parameters": {"Bucket": "data", "Prefix": "in/"}}, "$.Key",
+                "items.txt", "anything"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(READERS))
+def test_item_reader_and_result_writer_run_from_the_command_line(kind: str, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    reader, reads, name, content = READERS[kind]
+    local = tmp_path / name
+    local.write_text(content, encoding="utf-8")
+    path = _asl(tmp_path, _distributed(reader, reads))
+    objects = ["--object", f"s3://data/in/{name}={local}", "--object", "s3://results/"]
+    if kind == "listing":  # two objects under the prefix: two items
+        objects += ["--object", f"s3://data/in/second.txt={local}"]
+    result = _json_run(capsys, path, *objects)
+    assert result["status"] == "SUCCEEDED", result["cause"]
+    details = result["output"]["ResultWriterDetails"]
+    assert details["Bucket"] == "results" and details["Key"].startswith("runs/") and details["Key"].endswith("manifest.json")
+    # every item read had the field the iteration selects (a missing one fails the Map Run)
+    assert "MapRunSucceeded" in [e["type"] for e in result["history"]]
+
+
+def test_without_the_object_the_hint_names_the_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reader, reads, _, _ = READERS["json"]
+    path = _asl(tmp_path, _distributed(reader, reads))
+    assert main(["run", path]) == 1
+    out = capsys.readouterr().out
+    assert "States.ItemReaderFailed" in out and "--object s3://BUCKET/KEY=LOCAL_FILE" in out
+
+
+@pytest.mark.parametrize("value, message", [
+    ("items.json", "goes with --event"),
+    ("s3://data=items.json", "write s3://BUCKET/KEY=FILE"),
+    ("s3://data/in/items.json=missing.json", "missing.json"),
+])
+def test_object_option_mistakes_are_usage_errors(value: str, message: str, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    reader, reads, _, _ = READERS["json"]
+    path = _asl(tmp_path, _distributed(reader, reads))
+    assert main(["run", path, "--object", value]) == 2
+    assert message in capsys.readouterr().err

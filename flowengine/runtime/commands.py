@@ -91,6 +91,58 @@ def read_object_file(object_file: str | os.PathLike[str]) -> bytes:
         raise FlowengineError(f"--object {os.fsdecode(object_file)}: {exc.problem}") from None
 
 
+#: The ``--object`` form that names where an object goes: ``s3://BUCKET/KEY=FILE``.
+S3_OBJECT_PREFIX = "s3://"
+
+
+def parse_object_option(value: str) -> tuple[str, str, str]:
+    """``s3://BUCKET/KEY=FILE`` → (bucket, key, file).  The last ``=`` separates the file, so
+    a key may hold ``=`` (``dt=2024-01-01/a.csv``).  ``s3://BUCKET/`` alone → (bucket, "", ""):
+    an empty bucket (where a ResultWriter writes).  A malformed value is a one-line error."""
+    rest = value[len(S3_OBJECT_PREFIX):] if value.startswith(S3_OBJECT_PREFIX) else ""
+    if rest and "=" not in rest and "/" not in rest.rstrip("/"):
+        return rest.rstrip("/"), "", ""
+    target, eq, path = rest.rpartition("=")
+    bucket, slash, key = target.partition("/")
+    if not value.startswith(S3_OBJECT_PREFIX) or not eq or not path or not bucket or not slash or not key:
+        raise FlowengineError(f"--object {value}: write s3://BUCKET/KEY=FILE (the object's bucket and key in the "
+                              "emulated S3, then the local file that holds its content), or s3://BUCKET/ for an "
+                              "empty bucket")
+    return bucket, key, path
+
+
+def stage_s3_object(runtime: Any, bucket: str, key: str, object_file: str | os.PathLike[str]) -> None:
+    """Store ``object_file`` at ``s3://bucket/key`` in the runtime's emulated S3, raising no event.
+
+    ``bucket`` is one of the app's buckets (logical or local name), or else a bucket of that
+    very name, created when missing: a plain ASL definition names its buckets itself (an
+    ItemReader's ``Bucket``), and the object must be where the definition looks.  An empty
+    ``key`` only makes sure the bucket exists."""
+    from flowengine.events.source import EventError
+
+    body = read_object_file(object_file) if key else b""
+    if key:
+        try:
+            runtime.stage_object(bucket, key, body)
+            return
+        except EventError:
+            pass  # not an app bucket: the definition's own name
+    s3 = runtime.client("s3")
+    with runtime.emulation.quietly():
+        try:
+            s3.head_bucket(Bucket=bucket)
+        except Exception:  # noqa: BLE001 - botocore's ClientError (404): create it
+            region = s3.meta.region_name
+            config = {} if region in (None, "us-east-1") else {
+                "CreateBucketConfiguration": {"LocationConstraint": region}}
+            try:
+                s3.create_bucket(Bucket=bucket, **config)
+            except Exception as exc:  # noqa: BLE001 - an invalid bucket name, as S3 words it
+                raise FlowengineError(f"--object s3://{bucket}/{key}: the emulated S3 refused the bucket: {exc}") from None
+        if key:
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+
 def _as_sent(event: Any) -> Any:
     """An event read by :func:`read_event`, for ``AppRuntime.send``: that reads a string as
     JSON text, so an event that is itself a JSON string goes as JSON text, parsed once."""
@@ -271,17 +323,20 @@ def _send_to_running(out: TextIO, err: TextIO, running: dict[str, Any], message:
 
 def run_event(app_path: Any, event: Any, *, flow: str | None = None, bus: str | None = None,
               trigger: str | None = None, object_file: str | os.PathLike[str] | None = None,
-              **runtime_options: Any) -> ExecutionResult:
+              objects: tuple[tuple[str, str, str], ...] = (), **runtime_options: Any) -> ExecutionResult:
     """Start a flow of the app through the trigger that matches ``event`` (a value, JSON text
     or a file path) and run until idle; the result of the execution it started (of ``flow``,
     when given).  ``runtime_options`` go to :class:`~flowengine.runtime.app.AppRuntime`
-    (``clock``, ``seed``, ``listeners``, ``handlers`` ...).  Raises
+    (``clock``, ``seed``, ``listeners``, ``handlers`` ...).  ``objects``: (bucket, key, file)
+    staged in the emulated S3 first (:func:`stage_s3_object`).  Raises
     :class:`~flowengine.runtime.app.EventError` when the event starts no flow.
     """
     from flowengine.runtime.app import AppRuntime, EventError
 
     value = read_event(event)
     with AppRuntime(app_path, **runtime_options) as runtime:
+        for bucket, key, path in objects:
+            stage_s3_object(runtime, bucket, key, path)
         if object_file is not None:
             stage_event_object(runtime, value, object_file)
         runtime.send(_as_sent(value), bus=bus, trigger=trigger)
@@ -351,4 +406,5 @@ def _summary(runtime: Any) -> str:
     return "summary: " + "; ".join(parts) + f" (clock at {runtime.now.isoformat()})"
 
 
-__all__ = ["describe", "read_event", "run_event", "s3_object_of", "send_command", "stage_event_object", "up_command"]
+__all__ = ["describe", "parse_object_option", "read_event", "run_event", "s3_object_of", "send_command",
+           "stage_event_object", "stage_s3_object", "up_command"]

@@ -34,8 +34,10 @@ def failure_hint(error: str | None, cause: str | None) -> str | None:
         return hint + (f", or {_MOCK_IT}" if error.startswith("Lambda.") else "")
     if error == "Lambda.ResourceNotFoundException" or text.startswith("No local integration runs the resource"):
         return f"no local function answers this Task; {_MOCK_IT}"
+    if error == "States.ResultWriterFailed" and "NoSuchBucket" in text:
+        return "the ResultWriter's bucket is not in the emulated S3: create it with --object s3://BUCKET/"
     if error in ("States.ItemReaderFailed", "States.ResultWriterFailed") and (
             "NoSuchBucket" in text or "NoSuchKey" in text or "No local integration" in text):
         return ("the object is not in the emulated S3: stage it with "
-                "`flowengine run FILE --object s3://BUCKET/KEY=LOCAL_FILE` (repeat for each object)")
+                "--object s3://BUCKET/KEY=LOCAL_FILE (repeat for each object)")
     return None
