@@ -246,7 +246,7 @@ def loads(text: str | bytes | bytearray, *, object_pairs_hook: Callable[[list[tu
             raise _error(f"{name} is not a JSON number (JSON numbers are finite)", text,
                          m.start(1) if m else 0) from None
         if exc.what == "float":
-            pos, number = _locate_number(text, lambda n: math.isinf(float(n)))
+            pos, number = _locate_number(text, lambda n: not n.lstrip("-").isdigit() and math.isinf(float(n)))
             raise _error(f"the number {number[:20]}{'...' if len(number) > 20 else ''} is out of range "
                          "(larger than a double)", text, pos) from None
         limit = sys.get_int_max_str_digits()

@@ -117,6 +117,7 @@ def test_every_option_that_reads_a_file_refuses_a_device(argv: list[str], tmp_pa
     ('{"a": [1, -Infinity]}', "-Infinity is not a JSON number", 11),
     ('{"a": "NaN", "b": Infinity}', "Infinity is not a JSON number", 19),
     ('{"a": 1e400}', "the number 1e400 is out of range", 7),
+    ("[" + "9" * 400 + ", 1e400]", "the number 1e400 is out of range", 404),  # a long integer is no float
     ('{"a": ' + "9" * 5000 + "}", "an integer of 5000 digits is too large (at most 4300 digits)", 7),
     ('{"a": "x\\ud800"}', "a lone surrogate (\\ud800) is not Unicode text", 9),
     ('{"a": "\\udc00\\ud83d\\ude00"}', "a lone surrogate (\\udc00)", 8),
