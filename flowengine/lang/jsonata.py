@@ -37,7 +37,11 @@ JSONata", and the executions recorded in ``shared/conformance``):
   and ``$now()``/``$millis()`` read the engine clock (``now``, the Unix epoch when not given), so
   an execution replays identically.
 * Evaluation is bounded as on AWS: 100 levels of nesting (``1+1+...`` with 100 terms passes, 101
-  fail), and :data:`EVALUATION_TIMEOUT_SECONDS` of run time.
+  fail), and :data:`EVALUATION_TIMEOUT_SECONDS` of run time.  Regular expressions count against
+  the same time: a literal ``/.../`` is compiled by ``re`` (jsonata-python's syntax and errors)
+  but matched by the ``regex`` module, whose ``timeout`` stops a catastrophically backtracking
+  match (``$contains(s, /^(a|aa)+$/)``) at the evaluation's deadline; Python's ``re`` cannot be
+  interrupted once a match has started.
 * Step Functions implements JSONata 2.0.6, so the 2.1 operators ``??`` and ``?:`` that
   jsonata-python accepts are refused as syntax errors, as 2.0.6 refuses them.
 
@@ -55,6 +59,7 @@ evaluations or into the compiled expression) and the functions are bound to that
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import math
@@ -322,7 +327,7 @@ def _key_path(path: str, key: str) -> str:
 def _parse(inner: str, lib: _Library) -> Any:
     """Parse the text between ``{%`` and ``%}``; JSONata 2.0.6 syntax, errors as AWS words them."""
     try:
-        compiled = lib.jsonata(inner)
+        compiled = lib.jsonata(inner, _bounded_regex)
     except lib.jexception as err:
         raise _syntax_error(err, inner, lib) from None
     except RecursionError:
@@ -462,6 +467,7 @@ class _Expression(_Node):
         scope.bindings["__evaluate_entry"] = guard.enter
         scope.bindings["__evaluate_exit"] = guard.leave
         lib = self._lib
+        deadline = _REGEX_DEADLINE.set(guard.deadline)
         try:
             result = compiled.eval(compiled.ast, None, scope)
         except lib.jexception as err:
@@ -474,6 +480,8 @@ class _Expression(_Node):
             raise
         except Exception as err:  # noqa: BLE001 - jsonata-python's own faults (1/0 raises ZeroDivisionError ...)
             raise self._failure(f"threw an error during evaluation: {type(err).__name__}: {err}") from None
+        finally:
+            _REGEX_DEADLINE.reset(deadline)
         if result is None:
             raise self._failure("returned nothing (undefined).")
         try:
@@ -731,6 +739,83 @@ class _Guard:
         """Called by jsonata-python as it leaves a node."""
         if not environment.is_parallel_call:
             self.depth -= 1
+
+
+#: The deadline (``time.monotonic()``) of the evaluation in progress, for regex matching.
+_REGEX_DEADLINE: contextvars.ContextVar[float] = contextvars.ContextVar("jsonata_regex_deadline", default=math.inf)
+#: Time a match may still take when the deadline has already passed (the ``regex`` module
+#: needs a positive timeout; this lets a trivial match finish and stops a runaway one at once).
+_REGEX_GRACE_SECONDS = 0.001
+
+
+def _bounded_regex(pattern: str, flags: Any) -> "_BoundedPattern":
+    """jsonata-python's ``regex_engine`` hook: every regex literal of an expression."""
+    return _BoundedPattern(pattern, bool(flags.case_insensitive), bool(flags.multiline))
+
+
+class _BoundedPattern:
+    """A JSONata regex literal whose matching stops at the evaluation's deadline.
+
+    ``re`` compiles it (so syntax and error messages stay jsonata-python's, and ``$replace``
+    templates are checked the way jsonata-python expects); the ``regex`` module, whose
+    matching functions take a ``timeout``, runs it.  Quacks like ``re.Pattern`` for
+    jsonata-python (``search``, ``finditer``, ``sub``, ``split``).
+    """
+
+    __slots__ = ("_re", "_rx", "pattern")
+
+    def __init__(self, pattern: str, case_insensitive: bool, multiline: bool) -> None:
+        import regex
+
+        self.pattern = pattern
+        self._re = re.compile(pattern, (re.IGNORECASE if case_insensitive else 0) | (re.MULTILINE if multiline else 0))
+        self._rx = regex.compile(pattern, (regex.IGNORECASE if case_insensitive else 0)
+                                 | (regex.MULTILINE if multiline else 0) | regex.VERSION0)
+
+    def _timeout(self) -> float:
+        remaining = _REGEX_DEADLINE.get() - time.monotonic()
+        return remaining if remaining > _REGEX_GRACE_SECONDS else _REGEX_GRACE_SECONDS
+
+    def _too_long(self) -> _BoundExceeded:
+        return _BoundExceeded(f"Expression evaluation timeout: the regular expression /{self.pattern}/ did not "
+                              "finish matching in time (check it for nested repetition that backtracks, "
+                              "such as (a+)+ or (a|aa)+)")
+
+    def search(self, string: str, *args: Any) -> Any:
+        try:
+            return self._rx.search(string, *args, timeout=self._timeout())
+        except TimeoutError:
+            raise self._too_long() from None
+
+    def finditer(self, string: str) -> Any:
+        try:
+            matches = self._rx.finditer(string, timeout=self._timeout())
+            while True:
+                if time.monotonic() > _REGEX_DEADLINE.get():
+                    raise self._too_long()
+                match = next(matches, None)
+                if match is None:
+                    return
+                yield match
+        except TimeoutError:
+            raise self._too_long() from None
+
+    def sub(self, repl: Any, string: str, count: int = 0) -> str:
+        if isinstance(repl, str):
+            self._re.sub(repl, "")  # an invalid group reference fails with re's own message
+        try:
+            return str(self._rx.sub(repl, string, count, timeout=self._timeout()))
+        except TimeoutError:
+            raise self._too_long() from None
+
+    def split(self, string: str, maxsplit: int = 0) -> list[str]:
+        try:
+            return list(self._rx.split(string, maxsplit, timeout=self._timeout()))
+        except TimeoutError:
+            raise self._too_long() from None
+
+    def __repr__(self) -> str:
+        return f"/{self.pattern}/"
 
 
 class _PlainFailure(Exception):
