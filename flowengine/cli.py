@@ -860,6 +860,15 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command.  ``argv`` None means this is the ``flowengine`` process itself (the console
+    script): then its exit is bounded even if a handler leaked threads (:func:`_bounded_exit`)."""
+    code = _main(argv)
+    if argv is None:
+        _bounded_exit(code)
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args, extras = parser.parse_known_args(argv)
     if extras:  # reported by the (sub)command that was given them, with its own usage
@@ -881,6 +890,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+
+
+#: How long the process waits at exit for threads that are still running (seconds).
+EXIT_GRACE_SECONDS = 2.0
+
+
+def _bounded_exit(code: int) -> None:
+    """Exit within a few seconds of the result even if a handler left non-daemon threads.
+
+    Python joins every non-daemon thread before it exits, so a thread a handler started and
+    never ended would keep ``flowengine run`` alive forever after it printed its result (on
+    Lambda the sandbox is simply gone).  So: give such threads a short grace; if any still
+    runs, flush what was printed and end the process with ``os._exit`` and the command's own
+    exit code.  With no lingering thread, the interpreter exits as usual.
+    """
+    import os
+    import threading
+    import time
+
+    lingering = [t for t in threading.enumerate()
+                 if t is not threading.current_thread() and not t.daemon and t.is_alive()]
+    if not lingering:
+        return
+    deadline = time.monotonic() + EXIT_GRACE_SECONDS
+    for thread in lingering:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() for t in lingering):
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # closed or broken: nothing more to say
+                pass
+        os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

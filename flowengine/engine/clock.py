@@ -24,6 +24,13 @@ The virtual loop therefore widens its resolution to one unit in the last place o
 time (a timer whose due time is at or before now always runs), and every jump of the clock
 moves it forward by at least that unit.  Both hold at any magnitude, so each turn of the loop
 either runs something or advances time.
+
+**Handler threads are daemon threads.**  Synchronous handlers run in a small executor of the
+clock's own (:class:`HandlerThreads`), not ``concurrent.futures.ThreadPoolExecutor``, whose
+non-daemon threads the interpreter joins at exit.  A handler whose invocation timed out is
+*abandoned*: its thread is left to finish on its own (Python cannot stop a thread), its result
+is dropped, it no longer counts against the executor's bound, and it cannot hold the process
+open at exit.
 """
 
 from __future__ import annotations
@@ -35,8 +42,11 @@ import functools
 import heapq
 import itertools
 import math
+import os
 import selectors
+import threading
 import time as _time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -93,12 +103,116 @@ def _drive(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[T]) -> T:
         return pool.submit(loop.run_until_complete, awaitable).result()
 
 
+class _Work:
+    """One submitted call: its future, and whether the caller has given up on it."""
+
+    __slots__ = ("abandoned", "call", "future")
+
+    def __init__(self, future: concurrent.futures.Future[Any], call: Callable[[], Any]) -> None:
+        self.future = future
+        self.call = call
+        self.abandoned = False
+
+
+class HandlerThreads(concurrent.futures.Executor):
+    """A bounded executor of daemon threads for synchronous handlers.
+
+    Unlike ``ThreadPoolExecutor`` its threads never keep the interpreter alive, and a call the
+    caller abandons (:meth:`abandon`: a handler that outlived its timeout) stops counting
+    against ``max_workers`` at once, so hung handlers can neither block shutdown nor starve
+    the handlers that come after them.  An abandoned call's thread ends when the call returns.
+    """
+
+    def __init__(self, max_workers: int | None = None, thread_name_prefix: str = "flowengine-handler") -> None:
+        if max_workers is None:
+            max_workers = min(32, (os.cpu_count() or 1) + 4)
+        if max_workers < 1:
+            raise ValueError("max_workers must be 1 or more")
+        self._max = max_workers
+        self._prefix = thread_name_prefix
+        self._cond = threading.Condition()
+        self._queue: deque[_Work] = deque()
+        self._running: dict[concurrent.futures.Future[Any], _Work] = {}
+        self._workers = 0  # threads that count against max_workers (abandoned ones do not)
+        self._idle = 0
+        self._shutdown = False
+        self._names = 0
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        with self._cond:
+            if self._shutdown:
+                raise RuntimeError("cannot schedule new calls after shutdown")
+            self._queue.append(_Work(future, functools.partial(fn, *args, **kwargs)))
+            if len(self._queue) > self._idle and self._workers < self._max:
+                self._spawn()
+            self._cond.notify()
+        return future
+
+    def abandon(self, future: concurrent.futures.Future[Any]) -> None:
+        """The caller stopped waiting for ``future``: a queued call never runs; a running one
+        finishes on its own thread, which leaves the pool (another may start in its place)."""
+        if future.cancel():
+            return
+        with self._cond:
+            work = self._running.get(future)
+            if work is None or work.abandoned:
+                return
+            work.abandoned = True
+            self._workers -= 1
+            if len(self._queue) > self._idle and self._workers < self._max and not self._shutdown:
+                self._spawn()
+
+    def _spawn(self) -> None:  # with the lock held
+        self._workers += 1
+        self._names += 1
+        threading.Thread(target=self._work, name=f"{self._prefix}_{self._names}", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._shutdown:
+                    self._idle += 1
+                    self._cond.wait()
+                    self._idle -= 1
+                if not self._queue:  # shut down
+                    self._workers -= 1
+                    return
+                work = self._queue.popleft()
+                if not work.future.set_running_or_notify_cancel():
+                    continue
+                self._running[work.future] = work
+            try:
+                result = work.call()
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                work.future.set_exception(exc)
+            else:
+                work.future.set_result(result)
+            with self._cond:
+                del self._running[work.future]
+                if work.abandoned:
+                    return  # this thread no longer belongs to the pool
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop taking work; idle threads end.  Running calls finish on their own (daemon)
+        threads; ``wait`` waits for those that still belong to the pool."""
+        with self._cond:
+            self._shutdown = True
+            if cancel_futures:
+                while self._queue:
+                    self._queue.popleft().future.cancel()
+            self._cond.notify_all()
+            running = [w.future for w in self._running.values() if not w.abandoned]
+        if wait:
+            concurrent.futures.wait(running)
+
+
 class _ClockBase:
     """Shared plumbing: one loop per clock, one bounded executor for sync handlers."""
 
     def __init__(self, max_workers: int | None = None) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._executor: HandlerThreads | None = None
         self._max_workers = max_workers
 
     def _new_loop(self) -> asyncio.AbstractEventLoop:
@@ -109,15 +223,22 @@ class _ClockBase:
             self._loop = self._new_loop()
         return self._loop
 
-    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
+    def _pool(self) -> HandlerThreads:
         if self._executor is None:
-            self._executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=self._max_workers, thread_name_prefix="flowengine-handler")
+            self._executor = HandlerThreads(self._max_workers)
         return self._executor
 
     async def run_sync(self, func: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool(), _in_context(func, *args))
+        return await self._in_thread(func, *args)
+
+    async def _in_thread(self, func: Callable[..., T], *args: Any) -> T:
+        pool = self._pool()
+        future = pool.submit(_in_context(func, *args))
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            pool.abandon(future)  # a timeout, or the execution stops: the thread is on its own
+            raise
 
     def run(self, awaitable: Awaitable[T]) -> T:
         """Drive ``awaitable`` to completion on this clock's loop (synchronous entry point).
@@ -356,7 +477,7 @@ class VirtualClock(_ClockBase):
             return await super().run_sync(func, *args)
         loop.real_work += 1
         try:
-            return await loop.run_in_executor(self._pool(), _in_context(func, *args))
+            return await self._in_thread(func, *args)
         finally:
             loop.real_work -= 1
 
