@@ -49,9 +49,11 @@ own errors are :class:`StatesFailure` values with AWS's names and wording:
 modelled time: an ``async`` handler awaiting ``asyncio.sleep``, and a function's modelled
 ``duration_seconds``.  A synchronous handler runs in a thread while virtual time stands
 still, so on the virtual clock its timeout is measured in wall time: at the deadline the
-invocation fails with ``Sandbox.Timedout`` and the thread is left to finish on its own (its
-result is dropped; Python cannot stop a thread).  ``inline`` handlers cannot be interrupted
-at all.  On the real clock both are the same deadline.
+invocation fails with ``Sandbox.Timedout`` and the handler is *abandoned*: its thread, a
+daemon thread of the clock's executor (:class:`~flowengine.engine.clock.HandlerThreads`), is
+left to finish on its own (its result is dropped; Python cannot stop a thread), frees its
+place in the executor at once, and never keeps the process alive.  ``inline`` handlers
+cannot be interrupted at all.  On the real clock both are the same deadline.
 
 **Concurrency.**  A function's ``concurrency`` (ReservedConcurrentExecutions) bounds its
 invocations in flight across every execution of one engine.  An invocation is in flight
