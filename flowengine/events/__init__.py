@@ -1,25 +1,29 @@
 """Event chains: what starts a flow or invokes a function, and the events they receive.
 
-This package holds the pure, engine-independent half of triggers: nothing here performs I/O
-or reads a clock (time is always passed in).
+Each event source has its rules in one module, as a mixin of the app runtime
+(:class:`flowengine.runtime.app.AppRuntime`, which owns delivery, the recursion guard and
+the clock):
 
-* :mod:`~flowengine.lang.patterns`: EventBridge event patterns (:func:`compile_pattern`).
-* :mod:`~flowengine.lang.filters`: SNS filter policies (:func:`compile_filter_policy`), S3
-  notification filters (:class:`S3NotificationFilter`), Lambda filter criteria
-  (:func:`compile_filter_criteria`).
-* :mod:`~flowengine.lang.schedule`: ``rate``/``cron``/``at`` expressions and their fire
-  times (:func:`parse_schedule`).
+* :mod:`~flowengine.events.s3`: notifications (direct or through EventBridge) for what the
+  app's code writes and deletes;
+* :mod:`~flowengine.events.sqs`: event source mappings: batches, batching window, visibility
+  timeouts, partial batch failures, the dead-letter queue (:class:`~.sqs.QueuePoller`);
+* :mod:`~flowengine.events.sns`: subscriptions and their filter policies;
+* :mod:`~flowengine.events.eventbridge`: rules on the default and custom buses;
+* :mod:`~flowengine.events.schedules`: ``rate``/``cron``/``at`` schedules on the clock;
+* :mod:`~flowengine.events.api`: API Gateway routes;
+* :mod:`~flowengine.events.source`: what they share; :mod:`~flowengine.events.log`: the log.
+
+And what they stand on:
+
+* :mod:`~flowengine.events.routing`: which trigger receives an event (pure);
 * :mod:`~flowengine.events.payloads`: event payloads in AWS's shapes (:func:`s3_event`,
-  :func:`sqs_event`, ...) and the registry behind ``flowengine event generate`` (:func:`generate`).
-
-The running half (imported on first use: it needs boto3 and moto) runs a whole app:
-
-* :mod:`~flowengine.runtime.app`: :class:`AppRuntime`, every flow, function, resource and
-  trigger of an app on one clock (docs/runtime.md);
+  :func:`sqs_event`, ...) and the registry behind ``flowengine event generate`` (:func:`generate`);
 * :mod:`~flowengine.events.emulation`: the resources in moto, and the calls that become events;
-* :mod:`~flowengine.events.routing`: which trigger receives an event;
-* :mod:`~flowengine.events.recursion`: recursive loop detection;
-* :mod:`~flowengine.runtime.commands`: ``flowengine up`` / ``send`` / ``run --event``.
+* :mod:`~flowengine.events.recursion`: recursive loop detection.
+
+The matching languages (EventBridge patterns, SNS filter policies, schedule expressions)
+are in :mod:`flowengine.lang`; their main names are re-exported here.
 """
 
 from __future__ import annotations

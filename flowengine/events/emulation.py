@@ -288,7 +288,35 @@ def _session(region: str) -> Any:
     session = _SESSIONS.get(region)
     if session is None:
         session = _SESSIONS[region] = boto3.session.Session(region_name=region)
+        _share_clients(session)
     return session
+
+
+def _share_clients(session: Any) -> None:
+    """Make ``session.client(service)`` hand out one client per service and region.
+
+    A handler that does ``boto3.client("s3")`` on every invocation (as many do) would
+    otherwise build a client each time, some 10 ms of botocore set-up that a local run
+    repeats hundreds of times.  botocore clients are thread-safe, hold no per-call state,
+    and this session only ever talks to the emulation, so one shared client per service
+    behaves like a fresh one.  Calls with any other option (an endpoint, a config,
+    credentials) still get a client of their own.
+    """
+    make = session.client
+    shared: dict[tuple[str, str | None], Any] = {}
+    lock = threading.Lock()
+
+    def client(service_name: str, region_name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        if args or any(v is not None for v in kwargs.values()):
+            return make(service_name, region_name, *args, **kwargs)
+        key = (service_name, region_name)
+        with lock:
+            c = shared.get(key)
+            if c is None:
+                c = shared[key] = make(service_name, region_name)
+        return c
+
+    session.client = client
 
 
 class Emulation:
@@ -327,7 +355,9 @@ class Emulation:
         with _active_lock:
             if _active is not None:
                 raise EmulationError("another app runtime is running in this process: moto's backends and the "
-                                     "process environment are shared, so close it first")
+                                     "process environment are shared, so close it first (an AppRuntime or "
+                                     "TestRuntime holds one until it is closed; the flowengine_runtime fixture, "
+                                     "from its first start() to the end of the test)")
             _active = self
         try:
             install_observer()

@@ -31,7 +31,6 @@ happened, in order, with virtual timestamps.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import contextvars
 import datetime as _dt
@@ -41,23 +40,29 @@ import math
 import os
 import random
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal
-from urllib.parse import unquote_plus
 
 from flowengine.dsl.app import LoadedApp, from_value, load, substitute
-from flowengine.engine.clock import Clock, VirtualClock, iso, to_datetime
+from flowengine.engine.clock import Clock, VirtualClock, to_datetime
 from flowengine.engine.execution import Execution, Listener
 from flowengine.model.failure import StatesFailure
-from flowengine.engine.options import AccountInfo, EngineLimits, new_uuid
+from flowengine.engine.options import AccountInfo, EngineLimits
 from flowengine.engine.result import ExecutionResult
 from flowengine.runtime.engine import Engine, ExecutionHandle
 from flowengine.errors import FlowengineError, ValidationError
-from flowengine.events import payloads
+from flowengine.events.api import ApiSource
 from flowengine.events.emulation import EmulatedResource, Emulation, ObservedCall
+from flowengine.events.eventbridge import EventBridgeSource
+from flowengine.events.log import THROTTLED, EventLog, Invocation, LogRecord
+from flowengine.events.s3 import S3Source
+from flowengine.events.schedules import ScheduleSource, ScheduleState
+from flowengine.events.sns import SnsSource
+from flowengine.events.source import EventError
+from flowengine.events.sqs import SQS_CONCURRENT_BATCHES, QueuePoller, SqsSource  # noqa: F401 (re-exported)
 from flowengine.events.recursion import DEFAULT_RECURSION_LIMIT, Lineage, RecursionGuard, RecursionStop, current_lineage
-from flowengine.events.routing import BusRule, QueueMapping, Route, Router, ScheduledRule
+from flowengine.events.routing import BusRule, Route, Router
 from flowengine.engine.tasks import TaskIntegration, TaskRequest, TaskTarget
 from flowengine.integrations.lambda_local import LambdaFunction
 from flowengine.model.app import App
@@ -68,12 +73,7 @@ from flowengine.runtime import offline
 ASYNC_RETRIES = 2
 #: ... and how long it keeps retrying a throttled event (MaximumEventAgeInSeconds).
 MAX_EVENT_AGE = _dt.timedelta(hours=6)
-#: Batches of one event source mapping in flight at once (Lambda starts with five pollers).
-SQS_CONCURRENT_BATCHES = 5
-_THROTTLED = "Lambda.TooManyRequestsException"
 _LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
-_SQS_RECORD_ATTRIBUTES = ("ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp",
-                          "SequenceNumber", "MessageGroupId", "MessageDeduplicationId", "AWSTraceHeader")
 
 
 class InvocationError(FlowengineError):
@@ -84,101 +84,10 @@ class InvocationError(FlowengineError):
         super().__init__(f"function {function} failed: {error}" + (f": {cause}" if cause else ""))
 
 
-class EventError(FlowengineError):
-    """An event given to :meth:`AppRuntime.send` that cannot be delivered (an unknown shape,
-    a bucket, queue or topic the app does not have, an unknown trigger)."""
-
-
-# --- the log -------------------------------------------------------------------------------------
-
-LogKind = Literal["event", "route", "invoke", "task", "retry", "execution", "sqs", "schedule", "recursion", "drop"]
-
-
-@dataclass(frozen=True, slots=True)
-class LogRecord:
-    """One thing that happened, at a (virtual) instant.
-
-    ``kind``: ``event`` (an event occurred: an object written, a message sent or published,
-    an event put on a bus, an event sent in), ``route`` (a trigger delivers it to a target),
-    ``invoke`` (a function ran: ``data["outcome"]`` is ``ok``, ``error`` or ``throttled``),
-    ``task`` (a flow's Task called a service), ``retry`` (a flow state or an asynchronous
-    invocation is retried), ``execution`` (started or finished), ``sqs`` (batches, deletes,
-    dead-lettering), ``schedule`` (a schedule fired), ``recursion`` (a loop was stopped),
-    ``drop`` (an asynchronous event was given up).
-    """
-
-    time: float
-    kind: str
-    message: str
-    data: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def when(self) -> _dt.datetime:
-        return to_datetime(self.time)
-
-    def format(self) -> str:
-        return f"{iso(self.time)}  {self.kind:<9}  {self.message}"
-
-    def __str__(self) -> str:
-        return self.format()
-
-
-class EventLog(Sequence[LogRecord]):
-    """The runtime's records, oldest first; :meth:`of` filters, :meth:`subscribe` streams."""
-
-    def __init__(self) -> None:
-        self._records: list[LogRecord] = []
-        self._subscribers: list[Callable[[LogRecord], Any]] = []
-
-    def __getitem__(self, i: Any) -> Any:
-        return self._records[i]
-
-    def __len__(self) -> int:
-        return len(self._records)
-
-    def __iter__(self) -> Iterator[LogRecord]:
-        return iter(self._records)
-
-    def append(self, record: LogRecord) -> None:
-        self._records.append(record)
-        for s in self._subscribers:
-            s(record)
-
-    def of(self, kind: str, **data: Any) -> list[LogRecord]:
-        """The records of ``kind`` whose ``data`` holds every given item."""
-        return [r for r in self._records if r.kind == kind and all(r.data.get(k) == v for k, v in data.items())]
-
-    def subscribe(self, callback: Callable[[LogRecord], Any]) -> None:
-        """Call ``callback`` with every record from now on (``flowengine up`` prints them)."""
-        self._subscribers.append(callback)
-
-    def text(self) -> str:
-        return "\n".join(r.format() for r in self._records)
-
-
-@dataclass(frozen=True, slots=True)
-class Invocation:
-    """One run of a function by a trigger, :meth:`AppRuntime.invoke` or a retry."""
-
-    function: str
-    trigger: str | None
-    ok: bool
-    payload: Any = None
-    error: str | None = None
-    cause: str | None = None
-    start: float = 0.0
-    end: float = 0.0
-    event: Any = field(default=None, repr=False)
-
-    @property
-    def throttled(self) -> bool:
-        return self.error == _THROTTLED
-
-
 # --- the runtime ---------------------------------------------------------------------------------
 
 
-class AppRuntime:
+class AppRuntime(S3Source, SqsSource, SnsSource, EventBridgeSource, ScheduleSource, ApiSource):
     """Runs an app locally: its resources in moto, its flows and functions on one engine and
     one clock, its triggers as AWS wires them.  Use it as a context manager.
 
@@ -240,8 +149,8 @@ class AppRuntime:
         self._background: list[asyncio.Task[Any]] = []  # pollers, real-clock schedule timers
         self._inbox: deque[ObservedCall] = deque()
         self._message_lineage: dict[str, Lineage] = {}
-        self._pollers: dict[str, list[_Poller]] = {}
-        self._schedules: list[_ScheduleState] = []
+        self._pollers: dict[str, list[QueuePoller]] = {}
+        self._schedules: list[ScheduleState] = []
         self._started = False
         self._closed = False
         self.app: App
@@ -304,12 +213,12 @@ class AppRuntime:
         for rule in self.router.schedules:
             assert rule.schedule is not None
             nxt = rule.schedule.next_after(anchor, anchor=anchor)
-            self._schedules.append(_ScheduleState(rule, anchor, nxt.timestamp() if nxt is not None else None))
+            self._schedules.append(ScheduleState(rule, anchor, nxt.timestamp() if nxt is not None else None))
 
     async def _boot(self) -> None:
         for queue, mappings in self.router.mappings.items():
             for mapping in mappings:
-                poller = _Poller(self, mapping)
+                poller = QueuePoller(self, mapping)
                 self._pollers.setdefault(queue, []).append(poller)
                 self._spawn(poller.run(), None, track=False)
         if not isinstance(self.clock, VirtualClock):
@@ -554,12 +463,9 @@ class AppRuntime:
         """Start an execution of another definition (a path, a dict, an app, a state machine)
         inside this runtime: on its clock, in its emulation, with its handlers and mocks.
         ``source`` None (or this runtime's own app) starts one of the app's flows."""
-        if source is None or source is self._source:
+        if self._is_own(source):
             return self.start_flow(flow, input, name=name, express=express, mocks=mocks)
-        loaded = _as_loaded(source)
-        if self._validate and loaded is not None:
-            _check(loaded)
-        target = loaded if loaded is not None else source
+        target = self._other(source)
 
         async def start() -> ExecutionHandle:
             handle = await self.engine.start_execution(target, input, flow=flow, name=name, express=express,
@@ -613,20 +519,44 @@ class AppRuntime:
         None (or the runtime's own app) means one of the app's flows."""
         if not self._started or self._closed:
             raise FlowengineError("the runtime is not running: use it as a context manager (with AppRuntime(...))")
-        if source is None or source is self._source:
+        if self._is_own(source):
             target: Any = self.app
             if flow is None and len(self.app.flows) != 1:
                 raise FlowengineError(f"name the flow to run (flows: {', '.join(self.app.flows) or 'none'})")
         else:
-            loaded = _as_loaded(source)
-            if self._validate and loaded is not None:
-                _check(loaded)
-            target = loaded if loaded is not None else source
+            target = self._other(source)
         handle = self.engine.submit(target, input, flow=flow, name=name, express=express, mocks=mocks)
         self._handles.append(handle)
         self._origin[handle.arn] = "submit"
         self._track(handle.execution)
         return handle
+
+    def _is_own(self, source: Any) -> bool:
+        """Whether ``source`` is this runtime's app (None, the object given, or the same file)."""
+        if source is None or source is self._source or source is self.app:
+            return True
+        own = self.app.source_path
+        if own is None:
+            return False
+        if isinstance(source, (str, os.PathLike)):
+            return os.path.abspath(os.fspath(source)) == os.path.abspath(own)
+        other = source.app if isinstance(source, LoadedApp) else source
+        return isinstance(other, App) and other.source_path is not None and \
+            os.path.abspath(other.source_path) == os.path.abspath(own)
+
+    def _other(self, source: Any) -> Any:
+        """Another definition to run in this runtime, loaded and checked.  One that declares
+        resources of its own cannot: they exist only in a runtime made for its app."""
+        loaded = _as_loaded(source)
+        app = loaded.app if loaded is not None else source
+        if isinstance(app, App) and app.resources:
+            raise FlowengineError(
+                f"'{app.name}' declares resources ({', '.join(app.resources)}), which only a runtime made for it "
+                f"emulates; this one runs '{self.app.name}': give it its own (AppRuntime({app.name!r} path), "
+                "TestRuntime(path), or start it first in a fresh TestRuntime())")
+        if self._validate and loaded is not None:
+            _check(loaded)
+        return loaded if loaded is not None else source
 
     async def _start_execution(self, flow: str, input: Any, *, name: str | None = None,
                                origin: str, express: bool | None = None, mocks: Any = None) -> ExecutionHandle:
@@ -701,12 +631,6 @@ class AppRuntime:
             await asyncio.sleep(delay)
 
     # -- routing ---------------------------------------------------------------------------
-
-    def _root(self) -> Lineage:
-        return Lineage(f"1-{int(self.clock.now()):08x}-{self.rng.getrandbits(96):024x}")
-
-    def _record(self, kind: str, message: str, **data: Any) -> None:
-        self.log.append(LogRecord(self.clock.now(), kind, message, data))
 
     def _spawn(self, coro: Any, lineage: Lineage | None, *, track: bool = True) -> asyncio.Task[Any]:
         ctx = contextvars.copy_context()
@@ -815,120 +739,12 @@ class AppRuntime:
                 if event_id:
                     self._put_event(entry, str(event_id), lineage)
 
-    def _s3(self, bucket: str, key: str, event_name: str, lineage: Lineage, *, reason: str,
-            size: int | None = None, etag: str | None = None, version_id: str | None = None) -> list[Route]:
-        resource = self.emulation.bucket_resource(bucket)
-        self._record("event", f"s3 {event_name} s3://{bucket}/{key}", source="s3", resource=resource,
-                     bucket=bucket, key=key, event_name=event_name)
-        if resource is None:
-            return []
-        lineage = lineage.via(f"s3:{resource}")
-        now = to_datetime(self.clock.now())
-        delivered: list[Route] = []
-        common: dict[str, Any] = {"region": self.account.region, "account": self.account.account, "time": now,
-                                  "rng": self.rng}
-        for n in self.router.s3_notifications(resource, event_name, key):
-            event = payloads.s3_event(bucket, key, event_name, size=size if "Created" in event_name else None,
-                                      etag=etag, version_id=version_id, configuration_id=n.name,
-                                      **common)  # type: ignore[arg-type]
-            if self._deliver(n, event, lineage, what=f"s3://{bucket}/{key}"):
-                delivered.append(n)
-        if resource in self.router.eventbridge_buckets:
-            created = "Created" in event_name
-            event = payloads.s3_eventbridge_event(
-                bucket, key, "Object Created" if created else "Object Deleted", size=size if created else None,
-                etag=etag if created else None, version_id=version_id, reason=reason,
-                deletion_type=("Delete Marker Created" if "DeleteMarker" in event_name else "Permanently Deleted"),
-                **common)  # type: ignore[arg-type]
-            delivered += self._bus(None, event, lineage, what=f"s3://{bucket}/{key}")
-        return delivered
-
-    def _bus(self, bus: str | None, event: Mapping[str, Any], lineage: Lineage, *, what: str) -> list[Route]:
-        delivered: list[Route] = []
-        for rule in self.router.bus_rules(bus, event):
-            if self._deliver(rule, event, lineage, what=what):
-                delivered.append(rule)
-        return delivered
-
-    def _put_event(self, entry: Mapping[str, Any], event_id: str, lineage: Lineage) -> list[Route]:
-        known, bus = self.emulation.bus_resource(entry.get("EventBusName"))
-        event = payloads.event_from_put_events_entry(entry, region=self.account.region,
-                                                     account=self.account.account,
-                                                     time=to_datetime(self.clock.now()), rng=self.rng)
-        event["id"] = event_id
-        where = bus or "default"
-        self._record("event", f"events {event.get('source')} / {event.get('detail-type')} on bus {where}",
-                     source="events", resource=bus, bus=where, detail_type=event.get("detail-type"))
-        if not known:
-            return []
-        return self._bus(bus, event, lineage.via(f"events:{where}"), what=f"event {event.get('detail-type')!r}")
-
-    def _sns(self, params: Mapping[str, Any], message_id: str, lineage: Lineage) -> list[Route]:
-        topic_arn = str(params.get("TopicArn") or params.get("TargetArn") or "")
-        topic = self.emulation.topic_resource(topic_arn)
-        self._record("event", f"sns message published to {topic or topic_arn}", source="sns", resource=topic,
-                     message_id=message_id)
-        if topic is None:
-            return []
-        attributes = params.get("MessageAttributes") or {}
-        message = params.get("Message", "")
-        if params.get("MessageStructure") == "json":
-            try:
-                per_protocol = json.loads(message)
-                message = per_protocol.get("lambda", per_protocol.get("default", message))
-            except (ValueError, AttributeError):
-                pass
-        event = payloads.sns_event(message, topic_arn=topic_arn, subject=params.get("Subject"),
-                                   message_attributes=_sns_attributes(attributes), message_id=message_id,
-                                   region=self.account.region, account=self.account.account,
-                                   time=to_datetime(self.clock.now()), rng=self.rng)
-        lineage = lineage.via(f"sns:{topic}")
-        return [s for s in self.router.topic_subscriptions(topic, attributes)
-                if self._deliver(s, event, lineage, what=f"sns {topic}")]
 
     # -- schedules -------------------------------------------------------------------------
 
-    def _next_fire(self) -> float | None:
-        return min((s.next for s in self._schedules if s.next is not None), default=None)
-
-    def _fire_due(self, now: float) -> None:
-        for state in self._schedules:
-            while state.next is not None and state.next <= now + 1e-4:
-                at = state.next
-                self._fire(state.rule, at)
-                nxt = state.rule.schedule.next_after(to_datetime(at), anchor=state.anchor)  # type: ignore[union-attr]
-                state.next = nxt.timestamp() if nxt is not None else None
-
-    def _fire(self, rule: ScheduledRule, at: float) -> None:
-        when = to_datetime(at)
-        self._record("schedule", f"{rule.trigger.options.get('schedule')} fired (trigger {rule.name})",
-                     trigger=rule.name, time=iso(at))
-        if rule.has_input:
-            event = rule.input
-        else:
-            region, acct = self.account.region, self.account.account
-            arn = (f"arn:aws:scheduler:{region}:{acct}:schedule/default/{rule.rule_name}" if rule.scheduler
-                   else f"arn:aws:events:{region}:{acct}:rule/{rule.rule_name}")
-            event = payloads.schedule_event(arn, when, region=region, account=acct, rng=self.rng)
-        self._deliver(rule, event, self._root().via(f"schedule:{rule.name}"), what="schedule", constant=rule.has_input)
-
-    async def _schedule_timer(self, state: _ScheduleState) -> None:
-        """Schedules on a real clock: plain timers."""
-        while state.next is not None:
-            await asyncio.sleep(max(0.0, state.next - self.clock.now()))
-            self._fire_due(self.clock.now())
 
     # -- sending events in -----------------------------------------------------------------
 
-    def stage_object(self, bucket: str, key: str, body: bytes | str) -> None:
-        """Store ``body`` at ``key`` in ``bucket`` (logical or local name) without raising an
-        event: the object a generated S3 event names, there before the event is sent."""
-        resource = self._lookup("bucket", bucket)
-        if resource is None:
-            raise EventError(f"the app has no bucket {bucket!r} (buckets: {', '.join(self._names('bucket')) or 'none'})")
-        with self.emulation.quietly():
-            self.client("s3").put_object(Bucket=self.emulation.resources[resource].local_name, Key=key,
-                                         Body=body.encode() if isinstance(body, str) else body)
 
     def send(self, event: Any, *, bus: str | None = None, trigger: str | None = None) -> list[Route]:
         """Inject an event as if AWS had delivered it; the routes that receive it.
@@ -1004,330 +820,6 @@ class AppRuntime:
         raise EventError("cannot tell what kind of event this is (S3, SQS or SNS records, an EventBridge event, "
                          "a PutEvents entry, an API Gateway event): name the trigger to deliver it to as it is (trigger=..., or --trigger on the command line)")
 
-    def _local_bucket_names(self, event: dict[str, Any]) -> dict[str, Any]:
-        """An S3 event for EventBridge that names a bucket by its logical name (as `flowengine
-        event generate s3-eventbridge --bucket Uploads` does) gets the emulated bucket's name."""
-        detail = event.get("detail")
-        if event.get("source") != "aws.s3" or not isinstance(detail, dict) or not isinstance(detail.get("bucket"), dict):
-            return event
-        name = str(detail["bucket"].get("name", ""))
-        resource = self._lookup("bucket", name)
-        if resource is None or self.emulation.resources[resource].local_name == name:
-            return event
-        local = self.emulation.resources[resource].local_name
-        return {**event, "detail": {**detail, "bucket": {**detail["bucket"], "name": local}}}
-
-    def _bus_name(self, bus: str | None) -> tuple[bool, str | None]:
-        if bus is None or bus == "default":
-            return True, None
-        if bus in self.emulation.resources and self.emulation.resources[bus].kind == "event_bus":
-            return True, bus
-        known, res = self.emulation.bus_resource(bus)
-        if not known:
-            raise EventError(f"the app has no event bus {bus!r}")
-        return known, res
-
-    def _lookup(self, kind: str, name: str) -> str | None:
-        for logical, r in self.emulation.resources.items():
-            if r.kind == kind and name in (r.local_name, logical, r.arn, r.url):
-                return logical
-        for logical, r in self.emulation.resources.items():
-            if r.kind == kind and name.lower() == logical.lower():
-                return logical
-        return None
-
-    def _send_s3(self, record: Mapping[str, Any], lineage: Lineage) -> list[Route]:
-        s3 = record.get("s3") or {}
-        name = str((s3.get("bucket") or {}).get("name", ""))
-        resource = self._lookup("bucket", name)
-        if resource is None:
-            raise EventError(f"the app has no bucket {name!r} "
-                             f"(buckets: {', '.join(self._names('bucket')) or 'none'})")
-        bucket = self.emulation.resources[resource].local_name
-        obj = s3.get("object") or {}
-        key = unquote_plus(str(obj.get("key", "")))
-        event_name = str(record.get("eventName", "ObjectCreated:Put")).removeprefix("s3:")
-        reason = {"Put": "PutObject", "Copy": "CopyObject", "Post": "PostObject",
-                  "CompleteMultipartUpload": "CompleteMultipartUpload"}.get(event_name.split(":")[-1], "DeleteObject")
-        return self._s3(bucket, key, event_name, lineage, reason=reason, size=obj.get("size"),
-                        etag=obj.get("eTag"), version_id=obj.get("versionId"))
-
-    def _send_sqs(self, record: Mapping[str, Any]) -> None:
-        arn = str(record.get("eventSourceARN", ""))
-        queue = self._lookup("queue", arn) or self._lookup("queue", arn.rsplit(":", 1)[-1])
-        if queue is None:
-            raise EventError(f"the app has no queue {arn.rsplit(':', 1)[-1]!r} "
-                             f"(queues: {', '.join(self._names('queue')) or 'none'})")
-        args: dict[str, Any] = {"QueueUrl": self.url(queue), "MessageBody": record.get("body", "")}
-        attrs = record.get("messageAttributes") or {}
-        if attrs:
-            args["MessageAttributes"] = {k: _sqs_attribute_in(v) for k, v in attrs.items()}
-        a = record.get("attributes") or {}
-        if a.get("MessageGroupId"):
-            args["MessageGroupId"] = a["MessageGroupId"]
-            args["MessageDeduplicationId"] = a.get("MessageDeduplicationId") or record.get("messageId", "")
-        self.client("sqs").send_message(**args)
-
-    def _send_sns(self, record: Mapping[str, Any], lineage: Lineage) -> list[Route]:
-        sns = record.get("Sns") or {}
-        arn = str(sns.get("TopicArn", ""))
-        topic = self._lookup("topic", arn) or self._lookup("topic", arn.rsplit(":", 1)[-1])
-        if topic is None:
-            raise EventError(f"the app has no topic {arn.rsplit(':', 1)[-1]!r} "
-                             f"(topics: {', '.join(self._names('topic')) or 'none'})")
-        attrs = {k: {"DataType": v.get("Type", "String"), "StringValue": v.get("Value")}
-                 for k, v in (sns.get("MessageAttributes") or {}).items() if isinstance(v, dict)}
-        params = {"TopicArn": self.emulation.resources[topic].arn, "Message": sns.get("Message", ""),
-                  "Subject": sns.get("Subject"), "MessageAttributes": attrs}
-        return self._sns(params, str(sns.get("MessageId") or new_uuid(self.rng)), lineage)
-
-    def _send_api(self, event: Mapping[str, Any], lineage: Lineage) -> list[Route]:
-        if "routeKey" in event:
-            method = str((event.get("requestContext") or {}).get("http", {}).get("method", "GET"))
-            path = str(event.get("rawPath", "/"))
-        else:
-            method, path = str(event.get("httpMethod", "GET")), str(event.get("path", "/"))
-        self._record("event", f"api {method} {path}", source="api", method=method, path=path)
-        delivered: list[Route] = []
-        for route in self.router.api_routes(method, path):
-            body: Any = event
-            if route.target_kind == "flow":  # API Gateway → StartExecution: the request body is the input
-                text = event.get("body")
-                try:
-                    body = json.loads(text) if isinstance(text, str) and text else {}
-                except ValueError:
-                    body = text
-            if self._deliver(route, body, lineage, what=f"api {method} {path}"):
-                delivered.append(route)
-        return delivered
-
-    def _names(self, kind: str) -> list[str]:
-        return [n for n, r in self.emulation.resources.items() if r.kind == kind]
-
-
-# --- SQS event source mappings -------------------------------------------------------------------
-
-
-class _Poller:
-    """One queue's event source mapping (or Pipe), polling on the runtime's clock.
-
-    It receives with the queue's own visibility timeout, waits for the batching window when
-    the batch is not full, deletes what succeeded, and leaves the rest to come back after
-    the visibility timeout; moto moves a message to the dead-letter queue when it is
-    received past ``maxReceiveCount``.  With nothing to receive it sleeps until the next
-    message becomes visible, or until a send wakes it.
-    """
-
-    def __init__(self, runtime: AppRuntime, mapping: QueueMapping) -> None:
-        self.rt = runtime
-        self.mapping = mapping
-        self.queue = mapping.queue
-        self.resource = runtime.emulation.resources[mapping.queue]
-        self.outstanding = 0
-        self.in_flight = 0
-        self.task: asyncio.Task[Any] | None = None
-        self._wake: asyncio.Event | None = None
-        self._dead_lettered: set[str] = set()
-        dead = runtime.app.resources[mapping.queue].properties.get("dead_letter")
-        self.max_receives = int(dead.get("max_receive_count", 3)) if isinstance(dead, dict) else None
-        self.dlq = dead.get("queue") if isinstance(dead, dict) else None
-
-    def notify(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
-
-    async def run(self) -> None:
-        self.task = asyncio.current_task()
-        self._wake = asyncio.Event()
-        size = self.mapping.batch_size
-        while True:
-            self._count()
-            if self.in_flight >= SQS_CONCURRENT_BATCHES:
-                await self._sleep(None)
-                continue
-            messages = self._receive(size)
-            if messages and len(messages) < size and self.mapping.batching_window > 0:
-                deadline = self.rt.clock.now() + self.mapping.batching_window
-                while len(messages) < size and self.rt.clock.now() < deadline:
-                    await self._sleep(deadline)
-                    messages += self._receive(size - len(messages))
-            if messages:
-                self.in_flight += 1
-                self.rt._spawn(self._batch(messages), None)
-                continue
-            self._count()
-            await self._sleep(self._next_visible())
-
-    async def _sleep(self, until: float | None) -> None:
-        assert self._wake is not None
-        self._wake.clear()
-        if until is None:
-            await self._wake.wait()
-            return
-        try:
-            await asyncio.wait_for(self._wake.wait(), max(0.0, until - self.rt.clock.now()))
-        except TimeoutError:
-            pass
-
-    def _backend(self) -> Any:
-        try:
-            return self.rt.emulation.queue_backend(self.queue)
-        except Exception:  # noqa: BLE001 - moto's internals moved: fall back to the API
-            return None
-
-    def _count(self) -> None:
-        q = self._backend()
-        if q is not None:
-            self.outstanding = len(q._messages)
-            return
-        attrs = self.rt.client("sqs").get_queue_attributes(QueueUrl=self.resource.url, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed"])["Attributes"]
-        self.outstanding = sum(int(v) for v in attrs.values())
-
-    def _next_visible(self) -> float | None:
-        """When the next message in flight or delayed becomes visible (moto's times, in ms)."""
-        q = self._backend()
-        if q is None:  # without moto's model: look again in a second while messages are out
-            return self.rt.clock.now() + 1.0 if self.outstanding else None
-        times = []
-        for m in q._messages:
-            if getattr(m, "delayed", False):
-                times.append(m.delayed_until / 1000.0 + 0.001)
-            elif not m.visible:
-                times.append(m.visible_at / 1000.0 + 0.001)
-        return min(times, default=None)
-
-    def _receive(self, n: int) -> list[dict[str, Any]]:
-        self._note_dead_letters()
-        sqs = self.rt.client("sqs")
-        out: list[dict[str, Any]] = []
-        while len(out) < n:
-            got = sqs.receive_message(QueueUrl=self.resource.url, MaxNumberOfMessages=min(10, n - len(out)),
-                                      AttributeNames=["All"], MessageAttributeNames=["All"],
-                                      WaitTimeSeconds=0).get("Messages", [])
-            if not got:
-                break
-            out += got
-        return out
-
-    def _note_dead_letters(self) -> None:
-        if self.max_receives is None:
-            return
-        q = self._backend()
-        if q is None:
-            return
-        for m in q._messages:
-            if m.visible and m.approximate_receive_count >= self.max_receives and m.id not in self._dead_lettered:
-                self._dead_lettered.add(m.id)
-                self.rt._record("sqs", f"{self.queue}: message {m.id} received {m.approximate_receive_count} times, "
-                                f"moved to dead-letter queue {self.dlq}", queue=self.queue, message_id=m.id,
-                                action="dead-letter", dlq=self.dlq)
-
-    def _record_of(self, m: Mapping[str, Any]) -> dict[str, Any]:
-        attributes = {k: v for k, v in (m.get("Attributes") or {}).items() if k in _SQS_RECORD_ATTRIBUTES}
-        return {
-            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m.get("Body", ""),
-            "attributes": attributes,
-            "messageAttributes": {k: _sqs_attribute_out(v) for k, v in (m.get("MessageAttributes") or {}).items()},
-            "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs", "eventSourceARN": self.resource.arn,
-            "awsRegion": self.rt.account.region,
-        }
-
-    async def _batch(self, messages: list[dict[str, Any]]) -> None:
-        try:
-            await self._process(messages)
-        finally:
-            self.in_flight -= 1
-            self.notify()
-
-    async def _process(self, messages: list[dict[str, Any]]) -> None:
-        rt, mapping = self.rt, self.mapping
-        admitted: list[dict[str, Any]] = []
-        lineage: Lineage | None = None
-        for m in messages:
-            mine = rt._message_lineage.get(m["MessageId"]) or rt._root().via(f"sqs:{self.queue}")
-            if rt.guard.limit is not None and mine.count(mapping.key) >= rt.guard.limit:
-                rt.guard.admit(mine, mapping.key, trigger=mapping.name, now=rt.clock.now(), event=m)
-                rt._record("recursion", rt.guard.stops[-1].message, target=mapping.key, trigger=mapping.name,
-                           trace=mine.trace_id)
-                self._delete([m], dead_letter=True)
-                continue
-            admitted.append(m)
-            if lineage is None or mine.count(mapping.key) > lineage.count(mapping.key):
-                lineage = mine
-        if not admitted or lineage is None:
-            return
-        run_as = lineage.bump(mapping.key)
-        current_lineage.set(run_as)
-        records = [self._record_of(m) for m in admitted]
-        rt._record("sqs", f"{self.queue}: batch of {len(records)} → {mapping.target_kind} {mapping.target} "
-                   f"(trigger {mapping.name})", queue=self.queue, action="batch", size=len(records),
-                   trigger=mapping.name, receive_counts=[int(r["attributes"].get("ApproximateReceiveCount", 0))
-                                                         for r in records])
-        if mapping.target_kind == "flow":
-            # An EventBridge Pipe starts one execution per batch (FIRE_AND_FORGET) with the records.
-            await rt._start_execution(mapping.target, records, origin=f"trigger {mapping.name}")
-            self._delete(admitted)
-            return
-        inv = await rt._call(mapping.target, {"Records": records}, trigger=mapping.name)
-        if not inv.ok:
-            rt._record("sqs", f"{self.queue}: batch failed ({inv.error}); {len(admitted)} message(s) return after "
-                       "the visibility timeout", queue=self.queue, action="failed", size=len(admitted))
-            return
-        failed = self._failures(inv.payload, records) if mapping.report_batch_item_failures else set()
-        if failed is None:
-            rt._record("sqs", f"{self.queue}: invalid batchItemFailures response; the whole batch returns",
-                       queue=self.queue, action="failed", size=len(admitted))
-            return
-        self._delete([m for m in admitted if m["MessageId"] not in failed])
-        if failed:
-            rt._record("sqs", f"{self.queue}: {len(failed)} of {len(admitted)} message(s) reported failed; they "
-                       "return after the visibility timeout", queue=self.queue, action="partial",
-                       failed=sorted(failed))
-
-    @staticmethod
-    def _failures(response: Any, records: list[dict[str, Any]]) -> set[str] | None:
-        """The message ids a ReportBatchItemFailures response names; None for an invalid one
-        (an identifier that is empty or not in the batch fails the whole batch, as on AWS)."""
-        if not isinstance(response, dict):
-            return set()
-        items = response.get("batchItemFailures")
-        if not items:
-            return set()
-        if not isinstance(items, list):
-            return None
-        ids = {r["messageId"] for r in records}
-        out: set[str] = set()
-        for item in items:
-            ident = item.get("itemIdentifier") if isinstance(item, dict) else None
-            if not isinstance(ident, str) or ident not in ids:
-                return None
-            out.add(ident)
-        return out
-
-    def _delete(self, messages: list[dict[str, Any]], *, dead_letter: bool = False) -> None:
-        if not messages:
-            return
-        sqs = self.rt.client("sqs")
-        for i in range(0, len(messages), 10):
-            chunk = messages[i:i + 10]
-            if dead_letter and self.dlq is not None:
-                for m in chunk:
-                    sqs.send_message(QueueUrl=self.rt.url(self.dlq), MessageBody=m.get("Body", ""))
-            sqs.delete_message_batch(QueueUrl=self.resource.url, Entries=[
-                {"Id": str(j), "ReceiptHandle": m["ReceiptHandle"]} for j, m in enumerate(chunk)])
-        for m in messages:
-            self.rt._message_lineage.pop(m["MessageId"], None)
-        self._count()
-
-
-@dataclass(slots=True)
-class _ScheduleState:
-    rule: ScheduledRule
-    anchor: _dt.datetime
-    next: float | None
-
 
 # --- the engine listener -------------------------------------------------------------------------
 
@@ -1372,7 +864,7 @@ class _RuntimeListener(Listener):
             what, state = info
             self._states.setdefault(arn, {})[event_id] = state  # a retry's next attempt follows this event
             error = str(details.get("error", type_)) if isinstance(details, dict) else type_
-            outcome = "ok" if type_.endswith("Succeeded") else ("throttled" if error == _THROTTLED else "error")
+            outcome = "ok" if type_.endswith("Succeeded") else ("throttled" if error == THROTTLED else "error")
             name = what.removeprefix("function ")
             data: dict[str, Any] = {"flow": execution.state_machine_name, "execution": arn, "state": state,
                                     "outcome": outcome}
@@ -1469,41 +961,6 @@ def _seconds(value: _dt.timedelta | float) -> float:
 
 def _fresh(value: Any) -> Any:
     return json.loads(json.dumps(value))
-
-
-def _sns_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in attributes.items():
-        if not isinstance(v, dict):
-            out[k] = v
-        elif "BinaryValue" in v:
-            raw = v["BinaryValue"]
-            out[k] = {"Type": "Binary", "Value": base64.b64encode(raw).decode() if isinstance(raw, bytes) else raw}
-        else:
-            out[k] = {"Type": v.get("DataType", "String"), "Value": v.get("StringValue")}
-    return out
-
-
-def _sqs_attribute_out(v: Mapping[str, Any]) -> dict[str, Any]:
-    """A received message attribute (boto3's shape) → Lambda's record shape."""
-    binary = v.get("BinaryValue")
-    out: dict[str, Any] = {"stringValue": v.get("StringValue"),
-                           "binaryValue": base64.b64encode(binary).decode() if isinstance(binary, bytes) else binary,
-                           "stringListValues": list(v.get("StringListValues", [])),
-                           "binaryListValues": [base64.b64encode(b).decode() if isinstance(b, bytes) else b
-                                                for b in v.get("BinaryListValues", [])],
-                           "dataType": v.get("DataType", "String")}
-    return {k: x for k, x in out.items() if x is not None}
-
-
-def _sqs_attribute_in(v: Mapping[str, Any]) -> dict[str, Any]:
-    """Lambda's record shape → SendMessage's MessageAttributes shape."""
-    out: dict[str, Any] = {"DataType": v.get("dataType", "String")}
-    if v.get("stringValue") is not None:
-        out["StringValue"] = v["stringValue"]
-    if v.get("binaryValue") is not None:
-        out["BinaryValue"] = base64.b64decode(v["binaryValue"])
-    return out
 
 
 __all__ = ["AppRuntime", "EventError", "EventLog", "Invocation", "InvocationError", "LogRecord"]

@@ -174,15 +174,28 @@ class TestRuntime:
         options.pop("record", None)
         check_options("TestRuntime", options)
         self.clock = VirtualClock(start)
-        self.runtime = AppRuntime(app, clock=self.clock, seed=seed, handlers=handlers, mocks=mocks,
-                                  require_all_mocks=require_all_mocks, record=True, **options)
-        try:
-            self.runtime.start()
-        except BaseException:
-            self.clock.close()
-            raise
-        self.engine = self.runtime.engine
+        self._app = app
+        self._options = dict(options, seed=seed, handlers=handlers, mocks=mocks, require_all_mocks=require_all_mocks)
+        self._runtime: AppRuntime | None = None
+        self._closed = False
         self.executions: list[RunningExecution] = []
+
+    @property
+    def runtime(self) -> AppRuntime:
+        """The app runtime underneath, started on first use (so that a fixture nobody uses
+        holds no emulation, and a test can run other flows before it starts this one)."""
+        if self._runtime is None:
+            if self._closed:
+                raise FlowengineError("this TestRuntime is closed")
+            runtime = AppRuntime(self._app, clock=self.clock, record=True, **self._options)
+            runtime.start()
+            self._runtime = runtime
+        return self._runtime
+
+    @property
+    def engine(self) -> Any:
+        """The runtime's :class:`~flowengine.runtime.engine.Engine` (callbacks, nested executions)."""
+        return self.runtime.engine
 
     def __enter__(self) -> "TestRuntime":
         return self
@@ -192,7 +205,9 @@ class TestRuntime:
 
     def close(self) -> None:
         """Cancel what still runs, stop the emulation and release the loop."""
-        self.runtime.close()
+        self._closed = True
+        if self._runtime is not None:
+            self._runtime.close()
         self.clock.close()
 
     @property
@@ -205,6 +220,8 @@ class TestRuntime:
         """Create an execution at the current instant; it runs when the clock next runs.
         ``source``: the definition to run (a path, a dict, an app ...); None runs a flow of
         the runtime's own app (``TestRuntime("app.yaml")``)."""
+        if self._runtime is None and self._app is None and source is not None:
+            self._app = source  # the first definition started gives the runtime its app (and resources)
         handle = self.runtime.submit(source, input, flow=flow, name=name, mocks=mocks, express=express)
         execution = RunningExecution(self, handle)
         self.executions.append(execution)
