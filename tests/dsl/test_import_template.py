@@ -292,6 +292,16 @@ def test_triggers_written_as_resources_of_their_own_become_triggers(tmp_path: Pa
     assert compiled.state_machines["Flow"]["States"]["Work"]["Resource"] == "${WorkerArn}"
 
 
+def test_a_json_template_imports_like_a_yaml_one(tmp_path: Path) -> None:
+    compiled = compile_app(load(ROOT / "definitions/orders.yaml"))
+    template = json.loads(json.dumps(compiled.template))
+    for name, path in compiled.code_dirs.items():
+        template["Resources"][name]["Properties"]["CodeUri"] = path
+    (tmp_path / "template.json").write_text(json.dumps(template, indent=1))
+    _import_to(tmp_path / "template.json", tmp_path / "app.yaml")
+    assert compile_app(load(tmp_path / "app.yaml")).to_yaml(tmp_path / "out") == compiled.to_yaml(tmp_path / "out")
+
+
 def test_not_a_template_is_a_load_error(tmp_path: Path) -> None:
     with pytest.raises(LoadError) as exc:
         import_template(ROOT / "definitions/orders.yaml", tmp_path / "app.yaml")
