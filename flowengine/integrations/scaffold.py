@@ -26,6 +26,7 @@ condition it cannot solve) is left as the placeholder the user edits.
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import json
 import re
@@ -106,8 +107,9 @@ class Need:
             self.items = (self.items or Need()).merge(other.items)
         if other.inner is not None:
             self.inner = (self.inner or Need()).merge(other.inner)
-        if self.value is _UNSET:
-            self.value = other.value
+        if self.value is _UNSET or (isinstance(self.value, str) and isinstance(other.value, str)
+                                    and other.value.startswith(self.value)):
+            self.value = other.value  # (a longer split text serves both ArrayGetItem indexes)
         if self.kind is None or (self.kind in ("object", "array") and other.kind not in (None, "object", "array")):
             self.kind = other.kind or self.kind
         return self
@@ -193,6 +195,11 @@ def path_steps(text: str) -> list[tuple[str, Any]] | None:
     return steps
 
 
+#: Array positions given to distinct filters, per inference (two filters that pick different
+#: items of one array need two items): filter text -> index.
+_FILTER_SLOTS: contextvars.ContextVar[dict[str, int]] = contextvars.ContextVar("filter_slots")
+
+
 def wrap(steps: list[tuple[str, Any]] | None, need: Need) -> Need:
     """A demand on a value whose part at ``steps`` must satisfy ``need``."""
     root = Need()
@@ -204,11 +211,38 @@ def wrap(steps: list[tuple[str, Any]] | None, need: Need) -> Need:
             node = node.child(arg)
         elif kind == "elem":
             node = node.child(arg)
+        elif isinstance(arg, str) and _FILTER.fullmatch(arg.strip()):
+            slots = _FILTER_SLOTS.get({})
+            node = node.child(slots.setdefault(arg.strip(), len(slots)))
+            _filter_fields(node, arg)
         else:
             node.items = node.items or Need()
             node = node.items
     node.merge(need)
     return root
+
+
+_FILTER = re.compile(r"""\?\(\s*@\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*==\s*('[^']*'|"[^"]*"|-?\d+(?:\.\d+)?|true|false|[A-Za-z_][A-Za-z0-9_-]*)\s*\)""")
+
+
+def _filter_fields(item: Need, step: Any) -> None:
+    """An item a filter ``[?(@.name == value)]`` must keep has that field and value."""
+    m = _FILTER.fullmatch(step.strip()) if isinstance(step, str) else None
+    if m is None:
+        return
+    text = m.group(2)
+    if text[0] in "'\"":
+        value: Any = text[1:-1]
+    elif text in ("true", "false"):
+        value = text == "true"
+    elif re.fullmatch(r"-?\d+(?:\.\d+)?", text):
+        value = json.loads(text)
+    else:
+        value = text  # Jayway reads an unquoted word as that text
+    node = item
+    for name in m.group(1).split("."):
+        node = node.child(name)
+    node.merge(Need(value=value))
 
 
 @dataclass
@@ -250,6 +284,12 @@ class _Walker:
             return
         if not compiled.definite and need.empty:
             return  # an indefinite path never fails: nothing is needed unless read further
+        if not compiled.definite:
+            # the value is the list of matches: what is read of its elements is read of each match
+            element = (need.items or Need()).copy()
+            for each in need.elems.values():
+                element.merge(each)
+            need = element
         demand = wrap(path_steps(text), need)  # creates every step: a definite read must find them
         if compiled.is_input:
             input_need.merge(demand)
@@ -267,8 +307,8 @@ class _Walker:
             call = parse_intrinsic(text)
         except (IntrinsicSyntaxError, ValueError):
             return
-        for fn, index, path in _intrinsic_args(getattr(call, "_call", None)):
-            self.read_path(path, _arg_need(fn, index, need), input_need, ctx)
+        for fn, index, path, split in _intrinsic_args(getattr(call, "_call", None), None, need):
+            self.read_path(path, split if split is not None else _arg_need(fn, index, need), input_need, ctx)
 
     def template(self, template: Any, need: Need, input_need: Need, ctx: Need | None = None) -> None:
         """A Parameters-like template is evaluated against some input: what it reads there.
@@ -555,16 +595,38 @@ def _touch(demand: Need, steps: list[tuple[str, Any]]) -> None:
             node = node.child(arg)
 
 
-def _intrinsic_args(call: Any) -> Iterator[tuple[str, int, str]]:
-    """(function, argument index, path text) for every path argument, nested calls included."""
+def _intrinsic_args(call: Any, parent: Any = None, want: Need | None = None) -> Iterator[tuple[str, int, str, Need | None]]:
+    """(function, argument index, path text, a special demand or None) for every path
+    argument, nested calls included.  ``States.ArrayGetItem(States.StringSplit($.x, D), N)``
+    wants text that splits at ``D`` into more than ``N`` parts: that is the special demand."""
     if call is None:
         return
     for i, arg in enumerate(getattr(call, "args", ())):
         text = getattr(arg, "text", None)
         if isinstance(text, str) and hasattr(arg, "root"):
-            yield call.name, i, text
+            yield call.name, i, text, _split_need(call, parent, want) if i == 0 else None
         elif hasattr(arg, "args"):
-            yield from _intrinsic_args(arg)
+            yield from _intrinsic_args(arg, call, want if parent is None else None)
+
+
+def _literal(arg: Any) -> Any:
+    return getattr(arg, "value", None) if not hasattr(arg, "root") and not hasattr(arg, "args") else None
+
+
+def _split_need(call: Any, parent: Any, want: Need | None) -> Need | None:
+    if call.name != "States.StringSplit" or len(call.args) < 2:
+        return None
+    delimiter = _literal(call.args[1])
+    if not isinstance(delimiter, str) or not delimiter:
+        return None
+    index = 0
+    if parent is not None and parent.name == "States.ArrayGetItem" and len(parent.args) > 1 \
+            and parent.args[0] is call and isinstance(_literal(parent.args[1]), int):
+        index = _literal(parent.args[1])
+    parts = [f"part{i}" for i in range(index + 1)]
+    if want is not None and isinstance(want.value, str) and delimiter not in want.value:
+        parts[index] = want.value  # the item the caller wants (a Choice compares it)
+    return Need(kind="string", value=delimiter.join(parts))
 
 
 def _arg_need(fn: str, index: int, need: Need) -> Need:
@@ -702,7 +764,7 @@ def _candidates(rule: ChoiceRule) -> list[Any]:
     return ["x"]
 
 
-def _set_at(doc: dict[str, Any], steps: list[tuple[str, Any]], value: Any) -> None:
+def _set_at(doc: Any, steps: list[tuple[str, Any]], value: Any) -> None:
     """Place ``value`` at ``steps`` in ``doc``, creating objects and arrays on the way."""
     node: Any = doc
     for i, (kind, arg) in enumerate(steps):
@@ -757,10 +819,12 @@ def _solve_choice(state: ChoiceState, index: int, budget: int = 600) -> dict[str
         tests = [compile_rule(r) for r in rules]
     except Exception:  # noqa: BLE001 - a rule the engine cannot compile: nothing to solve
         return None
+    input_steps = [path_steps(n) or [] for n in names if not compile_path(n).is_variable]
+    list_root = bool(input_steps) and all(st and st[0][0] == "elem" for st in input_steps)
     for tried, combo in enumerate(product(*(variables[n] for n in names))):
         if tried >= budget:
             return None
-        doc: dict[str, Any] = {}
+        doc: Any = [] if list_root else {}
         var_values: dict[str, Any] = {}
         for name, value in zip(names, combo):
             steps = path_steps(name) or []
@@ -837,6 +901,7 @@ def _solve_jsonata(state: ChoiceState, index: int) -> dict[str, Any] | None:
 
 def infer(machine: StateMachine) -> Inference:
     """Walk the happy path of a flow's definition; see the module docstring."""
+    _FILTER_SLOTS.set({})
     walker = _Walker()
     need = walker.scope(machine, Need())
     execution_input = walker.context.fields.get("Execution", Need()).fields.get("Input")
