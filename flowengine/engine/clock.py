@@ -367,6 +367,7 @@ class _VirtualLoop(asyncio.SelectorEventLoop):
         self._base_resolution = 1e-9
         self._weak: list[tuple[float, int, WeakTimer]] = []
         self._weak_seq = itertools.count()
+        self._weak_purge_at = 64
         self.real_work = 0
         #: VirtualClock.settle's horizon (loop time) and what to call when it is reached.
         self.horizon: float | None = None
@@ -408,6 +409,11 @@ class _VirtualLoop(asyncio.SelectorEventLoop):
 
     def call_weakly_at(self, when: float, callback: Callable[[], Any]) -> "WeakTimer":
         timer = WeakTimer(when, callback)
+        if len(self._weak) >= self._weak_purge_at:
+            # Cancelled timers (every finished execution leaves one) go, amortized O(1).
+            self._weak = [entry for entry in self._weak if not entry[2].cancelled]
+            heapq.heapify(self._weak)
+            self._weak_purge_at = max(64, 2 * len(self._weak))
         heapq.heappush(self._weak, (when, next(self._weak_seq), timer))
         if when <= self._virtual_now:
             self.fire_weak()
