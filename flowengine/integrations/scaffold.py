@@ -148,6 +148,8 @@ class Need:
             return out
         if self.fields or self.kind == "object":
             return self._object(name)
+        if "bucket" in name.lower():
+            return "example-bucket"  # S3 bucket names are lower case
         return {"number": 1, "integer": 1, "boolean": True, "timestamp": EXAMPLE_TIMESTAMP,
                 "base64": "ZXhhbXBsZQ=="}.get(self.kind or "", f"example-{name}")
 
