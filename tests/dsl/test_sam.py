@@ -546,3 +546,38 @@ def test_definition_uri_stays_inside_the_template_directory(tmp_path: Path) -> N
     found = validate_app(load(t))
     assert [(d.code, d.span.line) for d in found] == [("FE110", 6), ("FE111", 9)]
     assert not any("hunter2" in d.format() or "api_key" in d.format() for d in found)
+
+
+def test_local_layers_are_on_the_import_path_and_schedule_v2(tmp_path: Path) -> None:
+    t = write(tmp_path, {
+        "template.yaml": HEAD + """
+            Resources:
+              Shared:
+                Type: AWS::Serverless::LayerVersion
+                Properties: {ContentUri: layers/shared/}
+              Fn:
+                Type: AWS::Serverless::Function
+                Properties:
+                  CodeUri: src/
+                  Handler: app.handler
+                  Runtime: python3.12
+                  Layers: [!Ref Shared]
+                  Events:
+                    Nightly:
+                      Type: ScheduleV2
+                      Properties: {ScheduleExpression: "cron(0 3 * * ? *)", ScheduleExpressionTimezone: Europe/Paris}
+              Flow:
+                Type: AWS::Serverless::StateMachine
+                Properties:
+                  Definition: {StartAt: A, States: {A: {Type: Task, Resource: !GetAtt Fn.Arn, End: true}}}
+        """,
+        "layers/shared/python/greeting.py": "def greet(name):\n    return f'hello {name}'\n",
+        "src/app.py": "from greeting import greet\ndef handler(event, context):\n    return greet(event['name'])\n",
+    })
+    loaded = load(t)
+    (trigger,) = loaded.app.triggers
+    assert (trigger.source, trigger.target, trigger.options["schedule"], trigger.options["timezone"]) == (
+        "schedule", "Fn", "cron(0 3 * * ? *)", "Europe/Paris")
+    from flowengine.testing import run_flow
+
+    assert run_flow(loaded, input={"name": "sam"}).output == "hello sam"
