@@ -842,7 +842,7 @@ class _TemplateBuilder:
                                      name=name, loc=Loc(ptr, self.source)))
 
     def not_emulated_event(self, what: str, ptr: Pointer) -> None:
-        self.report("FE909", f"{what} is not emulated locally: this event source never fires", ptr,
+        self.report("FE909", f"{what}: not emulated, it never fires locally", ptr,
                     hint="send its events to the target yourself, or run the target with --input", severity="warning")
 
     def event(self, target: str, kind: str, name: str, raw: Any, ptr: Pointer, allowed: tuple[str, ...]) -> None:
@@ -971,8 +971,11 @@ class _TemplateBuilder:
             found = self.target_of(target.get("Arn"))
             tptr = pp + ("Targets", i)
             if found is None:
-                self.not_emulated_event(f"target {i + 1} of rule '{rid}' (not a function or state machine of the "
-                                        "template)", tptr)
+                arn = target.get("Arn")
+                service = arn.split(":")[2] if isinstance(arn, str) and arn.count(":") >= 5 else "an outside"
+                self.not_emulated_event(f"rule '{rid}' delivering to {service} target {target.get('Id', i + 1)} "
+                                        "(only functions and state machines of the template are targets locally)",
+                                        tptr)
                 continue
             name = f"{rid}{target.get('Id', i + 1)}" if len(targets) > 1 else rid
             name = re.sub(r"[^A-Za-z0-9]+", "", name)
