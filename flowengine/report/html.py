@@ -140,7 +140,9 @@ def _page(data: dict[str, Any], graph: str) -> str:
 <div class="facts">{"".join(f'<span>{e(k)} <b>{e(v)}</b></span>' for k, v in facts)}</div>{failure}</header>
 <div class="legend">{legend}<span style="margin-left:auto">select a state for its input, output and attempts</span></div>
 <main><div id="graph">{graph}</div><aside id="details"><p class="hint">Select a state.</p></aside></main>
-<section><h2>Timeline <small>virtual time: waits, backoffs, Task durations, Map and Parallel children</small></h2>
+<section><h2>Timeline <small>virtual time: waits, backoffs, Task durations, Map and Parallel children</small>
+<select id="tl-scale" title="how time maps to width"><option value="time">to scale</option>
+<option value="instants">each instant an equal step</option></select></h2>
 <div id="timeline"></div></section>
 <section><h2>History <small id="history-count"></small></h2>
 <div class="filters"><select id="f-state"><option value="">every state</option></select>

@@ -92,6 +92,16 @@ def test_the_timeline_shows_each_retry_delay(page: Page, tmp_path: Path) -> None
     assert "backoff 2 s" in notes and "backoff 4 s" in notes
     # the 5-minute Wait is drawn as a wait bar
     assert p.locator("#timeline .bar.wait").count() == 1
+    # to scale, 2 s of backoff is a sliver next to 5 minutes of Wait; with each instant an
+    # equal step it is as wide as any other step
+    widths = "bs => bs.map(b => b.getBoundingClientRect().width)"
+    to_scale = p.eval_on_selector_all("#timeline .bar.backoff", widths)
+    wait = p.eval_on_selector_all("#timeline .bar.wait", widths)[0]
+    assert all(w < wait / 20 for w in to_scale)
+    p.select_option("#tl-scale", "instants")
+    stepped = p.eval_on_selector_all("#timeline .bar.backoff", widths)
+    assert all(w > wait / 5 for w in stepped)
+    assert page.errors == []
     p.click('.fe-graph .node[data-name="ExtractMetadata"]')
     delays = p.eval_on_selector_all("#details .att .delay", "ds => ds.map(d => d.textContent)")
     assert delays == ["after a 2 s backoff", "after a 4 s backoff"]

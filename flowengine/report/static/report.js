@@ -89,16 +89,42 @@
 
   // -- timeline of virtual time ---------------------------------------------------------
   function timeline() {
-    var box = document.getElementById("timeline");
+    var box = document.getElementById("timeline"), scaleSel = document.getElementById("tl-scale");
     var total = data.virtualSeconds || 0;
     attempts.forEach(function (a) { if (a.end != null && a.end > total) total = a.end; });
     var span = total > 0 ? total : 1;
-    function pct(t) { return (100 * t / span) + "%"; }
-    var axis = el("div", {cls: "tl-axis"}, [el("div", {cls: "tl-label", text: "state (virtual time →)"})]);
+    // "instants": every instant something started or ended gets an equal share of the width,
+    // so a run of seconds next to a wait of days still shows its seconds
+    var instants = [0, total];
+    attempts.forEach(function (a) {
+      instants.push(a.start);
+      if (a.end != null) instants.push(a.end);
+      if (a.retryDelay != null) instants.push(a.start - a.retryDelay);
+    });
+    instants = instants.sort(function (x, y) { return x - y; }).filter(function (t, i, all) { return i === 0 || t !== all[i - 1]; });
+    function frac(t) {
+      if (scaleSel.value !== "instants" || instants.length < 2) return t / span;
+      var lo = 0, hi = instants.length - 1;
+      while (lo < hi) { var mid = (lo + hi) >> 1; if (instants[mid] < t) lo = mid + 1; else hi = mid; }
+      if (instants[lo] === t || lo === 0) return lo / (instants.length - 1);
+      var a0 = instants[lo - 1], a1 = instants[lo];
+      return (lo - 1 + (t - a0) / (a1 - a0)) / (instants.length - 1);
+    }
+    function pct(t) { return (100 * frac(t)) + "%"; }
+    function width(from, to) { return (100 * (frac(to) - frac(from))) + "%"; }
     var track = el("div", {cls: "tl-track"});
-    if (total === 0) track.appendChild(el("span", {cls: "tl-tick", style: "left:1.5%;transform:none", text: "everything at +0 s: no virtual time passed"}));
-    else for (var i = 0; i <= 4; i++) track.appendChild(el("span", {cls: "tl-tick", style: "left:" + (i === 0 ? "1.5%" : i === 4 ? "96%" : pct(span * i / 4)), text: "+" + secs(total * i / 4)}));
-    axis.appendChild(track); box.appendChild(axis);
+    var axis = el("div", {cls: "tl-axis"}, [el("div", {cls: "tl-label", text: "state (virtual time →)"}), track]);
+    box.appendChild(axis);
+    function ticks() {
+      track.textContent = "";
+      if (total === 0) { track.appendChild(el("span", {cls: "tl-tick", style: "left:1.5%;transform:none", text: "everything at +0 s: no virtual time passed"})); return; }
+      for (var i = 0, shown = -1; i <= 4; i++) {
+        var t = scaleSel.value === "instants" ? instants[Math.round((instants.length - 1) * i / 4)] : total * i / 4;
+        if (t === shown) continue;
+        shown = t;
+        track.appendChild(el("span", {cls: "tl-tick", style: "left:" + (i === 0 ? "1.5%" : i === 4 ? "96%" : pct(t)), text: "+" + secs(t)}));
+      }
+    }
     var rowsBox = el("div");
     box.appendChild(rowsBox);
     var more = el("button", {cls: "more-btn", type: "button"});
@@ -117,24 +143,26 @@
       if (a.node) label.addEventListener("click", function () { select(a.node); });
       var tr = el("div", {cls: "tl-track"});
       var end = a.end != null ? a.end : total;
+      var from = a.retryDelay != null ? a.start - a.retryDelay : a.start;
       if (a.retryDelay != null) {
-        var b0 = a.start - a.retryDelay;
-        tr.appendChild(el("div", {cls: "bar backoff", style: "left:" + pct(b0) + ";width:" + pct(a.retryDelay), title: "backoff " + secs(a.retryDelay)}));
+        tr.appendChild(el("div", {cls: "bar backoff", style: "left:" + pct(from) + ";width:" + width(from, a.start), title: "backoff " + secs(a.retryDelay)}));
       }
       var kind = a.type === "Wait" ? "wait" : a.status;
-      tr.appendChild(el("div", {cls: "bar " + kind, style: "left:" + pct(a.start) + ";width:" + pct(Math.max(0, end - a.start)),
+      tr.appendChild(el("div", {cls: "bar " + kind, style: "left:" + pct(a.start) + ";width:" + width(a.start, end),
         title: a.state + ": " + a.status + ", " + secs(end - a.start) + (a.error ? " (" + a.error + ")" : "")}));
       var note = [];
       if (a.retryDelay != null) note.push("backoff " + secs(a.retryDelay));
       if (end - a.start > 0) note.push(secs(end - a.start));
       if (a.error) note.push(a.error);
       if (note.length) {
-        var right = (100 * end / span) > 70;
-        tr.appendChild(el("span", {cls: "tl-note", style: right ? "right:" + (100 - 100 * (a.retryDelay != null ? a.start - a.retryDelay : a.start) / span + 0.5) + "%" : "left:" + pct(end), text: note.join(" · ")}));
+        var right = 100 * frac(end) > 70;
+        tr.appendChild(el("span", {cls: "tl-note", style: right ? "right:" + (100 - 100 * frac(from) + 0.5) + "%" : "left:" + pct(end), text: note.join(" · ")}));
       }
       return el("div", {cls: "tl-row", "data-attempt": String(i)}, [label, tr]);
     }
     more.addEventListener("click", function () { var from = timelineRows; timelineRows += PAGE * 10; draw(from, Math.min(timelineRows, attempts.length)); });
+    scaleSel.addEventListener("change", function () { rowsBox.textContent = ""; ticks(); draw(0, Math.min(timelineRows, attempts.length)); });
+    ticks();
     draw(0, Math.min(timelineRows, attempts.length));
   }
 
