@@ -496,7 +496,7 @@ class _Compiler:
             path = os.path.normpath(os.path.join(self.app_dir, raw["code_uri"]))
             where: tuple[Any, ...] = ("functions", fn.name, "code_uri")
         else:
-            candidates = self.app.code_paths or (self.app_dir,)
+            candidates = fn.code_paths or self.app.code_paths or (self.app_dir,)  # a template's CodeUri first
             path = next((p for p in candidates if _module_file(p, module_parts)), candidates[0])
             where = ("code",) if "code" in self.raw else ("functions", fn.name)
         self.code_dirs[fn.name] = path
