@@ -248,8 +248,11 @@ def import_handler(spec: str, code_paths: tuple[str, ...] | list[str], function:
 
     top = module_name.split(".")[0]
     searched = ", ".join(roots) if roots else "none: the app declares no code paths"
-    importlib.invalidate_caches()
-    if importlib.machinery.PathFinder.find_spec(top, roots) is None:
+    already = sys.modules.get(module_name)
+    known = already is not None and inside(already)  # imported before, from the app's code
+    if not known:
+        importlib.invalidate_caches()  # a fresh search (costs ~1 ms: not for every bind)
+    if not known and importlib.machinery.PathFinder.find_spec(top, roots) is None:
         # Not in the app's code: do not touch sys.modules (the name may be json, boto3 ...).
         owner = f" of function '{function}'" if function else ""
         installed = sys.modules.get(top)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import difflib
+import functools
 import hashlib
 import math
 import re
@@ -37,7 +38,7 @@ from typing import Any
 from jsonpath_ng import JSONPath
 from jsonpath_ng import jsonpath as _jp
 from jsonpath_ng.exceptions import JSONPathError
-from jsonpath_ng.ext import parse as _parse_jsonpath
+from jsonpath_ng.ext import parse as _ng_parse
 
 from flowengine.dsl import files
 from flowengine.lang.jsonpath import jayway_body
@@ -453,6 +454,13 @@ def _unknown_function(name: _Token) -> IntrinsicSyntaxError:
         close = short[guesses[0]] if guesses else None
     hint = f"Did you mean {close}?" if close else "Known functions: " + ", ".join(sorted(FUNCTIONS))
     return IntrinsicSyntaxError(f"Unknown intrinsic function {name.text!r}", name.offset, hint)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_jsonpath(text: str) -> JSONPath:
+    """jsonpath-ng's parse, once per path text: each call builds a new parser (its ply
+    tables), a few milliseconds that every fresh engine would otherwise pay again."""
+    return _ng_parse(text)
 
 
 def _compile_path(token: _Token) -> _Path:

@@ -184,6 +184,7 @@ class Engine:
                 bind(self)
         self.integrations = Integrations([*integrations, self.nested, self.lambdas])
         self._prepared: dict[Any, tuple[Any, Prepared]] = {}
+        self._bound: dict[int, App] = {}
 
     # -- definitions ---------------------------------------------------------------------
 
@@ -249,6 +250,9 @@ class Engine:
         return Prepared(compile_machine(machine), flow, f.type == "EXPRESS", app)
 
     def _bind_functions(self, app: App) -> None:
+        if self._bound.get(id(app)) is app:
+            return  # bound already (the app runtime binds before the first run prepares)
+        self._bound[id(app)] = app
         values = local_references(app, self.account)
         for name, function in app.functions.items():
             settings = LambdaFunction(
