@@ -114,6 +114,26 @@ def read_history(events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], li
     return attempts, rows
 
 
+THROTTLED = "Lambda.TooManyRequestsException"
+
+
+def _throttles(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Function name → its throttled invocations, from the failures that follow a scheduling
+    (the function is the last part of the scheduled resource's ARN)."""
+    scheduled: dict[Any, str] = {}
+    out: dict[str, int] = {}
+    for r in rows:
+        resource = r["details"].get("resource")
+        if isinstance(resource, str) and r["type"].endswith("Scheduled"):
+            scheduled[r["id"]] = resource.rpartition(":function:")[2].split(":")[0] or resource
+        elif r["prev"] in scheduled:  # the chain that follows the scheduling
+            scheduled[r["id"]] = scheduled[r["prev"]]
+        if r["details"].get("error") == THROTTLED and r["type"].endswith("Failed"):
+            fn = scheduled.get(r["id"], "") or "?"
+            out[fn] = out.get(fn, 0) + 1
+    return out
+
+
 def _outcome(atts: list[dict[str, Any]]) -> str:
     if not atts:
         return "not-reached"
@@ -149,6 +169,8 @@ def run_data(result: Any, *, title: str = "", drawing: Any = None, wall_seconds:
         name, arn = result.name, result.execution_arn
         throttles = dict(getattr(result, "throttles", {}) or {})
     attempts, rows = read_history(list(events))
+    if not throttles:  # a saved run: count the throttled invocations the history shows
+        throttles = _throttles(rows)
     for ev in (events[-1:] if events else []):
         if status is None:
             kind = str(ev.get("type", ""))

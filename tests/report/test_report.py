@@ -184,3 +184,14 @@ def test_the_svg_in_the_docs_is_current() -> None:
     shown = (REPO / "docs" / "img" / "graph-orders.svg").read_text(encoding="utf-8")
     assert shown == draw(str(ORDERS), "PlaceOrder", fmt="svg"), \
         "regenerate: flowengine graph definitions/orders.yaml --out docs/img/graph-orders.svg --force"
+
+
+def test_a_saved_run_shows_the_throttles_its_history_holds() -> None:
+    from flowengine.report.model import run_data
+    from flowengine.testing import run_flow
+
+    app = REPO / "examples" / "tests" / "apps" / "stock.yaml"
+    result = run_flow(app, "ReserveAll", input={"items": [{"sku": f"sku-{i}"} for i in range(12)]})
+    assert result.throttles["ReserveStock"] > 0
+    saved = json.loads(json.dumps(result.to_json()))  # what `run --json` writes: no throttle counts
+    assert run_data(saved)["throttles"] == dict(result.throttles)
