@@ -122,3 +122,12 @@ def test_the_cli_reports_an_unknown_stack_in_one_line(stack: dict[str, Any], cap
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith("flowengine run: ") and "no-such-stack" in err and err.count("\n") == 1
+
+
+def test_flowengine_run_takes_the_same_way_out_explicitly(stack: dict[str, Any]) -> None:
+    import flowengine
+
+    result = flowengine.run(stack["loaded"], flow="Missing", input={},
+                            aws=flowengine.Hybrid(STACK, endpoint_url=stack["url"]))
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.output["error"]["Error"] == "S3.NoSuchKeyException"  # the deployed bucket answered
