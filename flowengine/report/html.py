@@ -124,7 +124,9 @@ def _page(data: dict[str, Any], graph: str) -> str:
     if data["error"] or data["cause"]:
         failure = (f'<div class="failure"><b>{e(str(data["error"] or ""))}</b>'
                    f'{": " + e(str(data["cause"])) if data["cause"] else ""}</div>')
-    blob = json.dumps(data, separators=(",", ":"), default=str).replace("</", "<\\/")
+    # "<" only ever occurs inside JSON strings, where \u003c means the same: no "</script>"
+    # or "<!--" in the data can end or confuse the script element that holds it
+    blob = json.dumps(data, separators=(",", ":"), default=str).replace("<", "\\u003c")
     legend = "".join(f'<span class="l-{o}">{o.replace("-", " ")}</span>'
                      for o in ("succeeded", "retried", "caught", "failed", "not-reached"))
     return f"""<!DOCTYPE html>

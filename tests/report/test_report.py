@@ -51,6 +51,12 @@ def test_the_history_reader_finds_the_attempts_the_trace_recorded(label: str) ->
             assert by_input[(a.name, 0, a.map_index)] == a.input or a.map_index is not None
 
 
+def run_flow_value(value: Any) -> Any:
+    from flowengine.testing import run_flow
+
+    return run_flow({"StartAt": "Keep", "States": {"Keep": {"Type": "Pass", "End": True}}}, input=value)
+
+
 def test_the_page_is_self_contained() -> None:
     text = render(upload_run())
     assert '<meta http-equiv="Content-Security-Policy" content="default-src \'none\';' in text
@@ -58,6 +64,9 @@ def test_the_page_is_self_contained() -> None:
     assert not re.search(r"(src|href)=\"(https?:)?//", text)
     # the data cannot end its script element early
     assert text.count("</script>") == 2
+    hostile = run_flow_value({"note": "</script><script>alert(1)</script><!-- <i>pwn</i>"})
+    text = render(hostile)
+    assert text.count("</script>") == 2 and "<i>pwn" not in text and "alert(1)" in text
 
 
 @pytest.mark.parametrize("app", [p.name for p in APPS])
