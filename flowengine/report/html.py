@@ -11,7 +11,7 @@ with each state coloured by its outcome, the details of the selected state (inpu
 every attempt with its error, cause and backoff, its history events), a timeline of virtual
 time, and the whole history as a table filtered by state and event type.  Everything is
 inline: the page opens from disk with no network.  Its script and stylesheet are hand-written
-(``flowengine/report/static``), about 15 kB together.
+(``flowengine/report/static``), about 19 kB together.
 
 The flow is drawn from its definition; a report of a saved run without the app draws the
 states the history names, with the transitions it shows (states the run did not reach are
