@@ -126,8 +126,16 @@ def load(path: str | os.PathLike[str], *, parameters: dict[str, Any] | None = No
 
 
 def loads(text: str, path: str = "<string>") -> LoadedApp:
-    """Load an app file or a plain ASL definition from text."""
-    return from_source(load_text(text, path))
+    """Load an app file, a plain ASL definition or a SAM/CloudFormation template from text
+    (a template's relative paths are relative to ``path``'s directory)."""
+    from flowengine.dsl import sam
+
+    if sam.looks_like_template(text):
+        return sam.load_template_text_as_app(text, path, parameters=_LOAD_OPTIONS[-1].parameters)
+    source = load_text(text, path)
+    if sam.is_template(source.value):
+        return sam.from_template_source(source, parameters=_LOAD_OPTIONS[-1].parameters, text=text)
+    return from_source(source)
 
 
 def from_value(value: dict[str, Any], name: str = "<dict>", base_dir: str | None = None) -> LoadedApp:

@@ -581,3 +581,12 @@ def test_local_layers_are_on_the_import_path_and_schedule_v2(tmp_path: Path) -> 
     from flowengine.testing import run_flow
 
     assert run_flow(loaded, input={"name": "sam"}).output == "hello sam"
+
+
+def test_loads_takes_template_text() -> None:
+    from flowengine.dsl.app import loads
+
+    loaded = loads(HEAD + "Resources:\n  M:\n    Type: AWS::Serverless::StateMachine\n"
+                   "    Properties: {Definition: {StartAt: A, States: {A: {Type: Pass, Result: !Ref AWS::Region, End: true}}}}\n")
+    assert loaded.template is not None
+    assert loaded.app.flows["M"].asl["States"]["A"]["Result"] == "us-east-1"
