@@ -883,6 +883,7 @@ class _TemplateBuilder:
             self.add_trigger("topic", target, kind, tname, ptr, resource=topic,
                              filter_policy=props.get("FilterPolicy") if isinstance(props.get("FilterPolicy"), dict) else None)
         elif etype in ("EventBridgeRule", "CloudWatchEvent"):
+            self.input_transformer(props, pp)
             self.pattern_trigger(target, kind, tname, props.get("Pattern"), props.get("EventBusName"), ptr,
                                  input=props.get("Input"), input_path=props.get("InputPath"))
         elif etype in ("Schedule", "ScheduleV2"):
@@ -897,6 +898,12 @@ class _TemplateBuilder:
         elif etype in ("Api", "HttpApi"):
             method = str(props.get("Method", "ANY")).upper()
             self.add_trigger("api", target, kind, tname, ptr, api={"method": method, "path": str(props.get("Path", "/"))})
+
+    def input_transformer(self, props: dict[str, Any], ptr: Pointer) -> None:
+        if "InputTransformer" in props:
+            self.report("FE909", "InputTransformer is not applied locally: the target receives the whole event",
+                        ptr + ("InputTransformer",), hint="use InputPath, or shape the input in the first state",
+                        severity="warning")
 
     def pattern_trigger(self, target: str, kind: str, name: str, pattern: Any, bus: Any, ptr: Pointer, *,
                         input: Any = None, input_path: Any = None) -> None:
@@ -977,6 +984,7 @@ class _TemplateBuilder:
                                         "(only functions and state machines of the template are targets locally)",
                                         tptr)
                 continue
+            self.input_transformer(target, tptr)
             name = f"{rid}{target.get('Id', i + 1)}" if len(targets) > 1 else rid
             name = re.sub(r"[^A-Za-z0-9]+", "", name)
             if isinstance(props.get("ScheduleExpression"), str):

@@ -590,3 +590,21 @@ def test_loads_takes_template_text() -> None:
                    "    Properties: {Definition: {StartAt: A, States: {A: {Type: Pass, Result: !Ref AWS::Region, End: true}}}}\n")
     assert loaded.template is not None
     assert loaded.app.flows["M"].asl["States"]["A"]["Result"] == "us-east-1"
+
+
+def test_an_input_transformer_is_said_not_dropped(tmp_path: Path) -> None:
+    t = write(tmp_path, {"template.yaml": HEAD + """
+        Resources:
+          Flow:
+            Type: AWS::Serverless::StateMachine
+            Properties:
+              Definition: {StartAt: A, States: {A: {Type: Pass, End: true}}}
+              Events:
+                E:
+                  Type: EventBridgeRule
+                  Properties:
+                    Pattern: {source: [shop]}
+                    InputTransformer: {InputPathsMap: {id: $.id}, InputTemplate: '{"id": <id>}'}
+    """})
+    (d,) = validate_app(load(t))
+    assert (d.code, d.severity, d.span.line) == ("FE909", "warning", 13)
