@@ -51,7 +51,7 @@ from flowengine.dsl.cfn import NO_VALUE, PSEUDO_PARAMETERS, Intrinsics, as_text,
 from flowengine.dsl.source import Pointer, Source, SubSource, load_text, read_text
 from flowengine.dsl.substitutions import PLACEHOLDER, load_definition_file, load_definition_text, unresolved_diagnostics
 from flowengine.errors import LoadError
-from flowengine.model.app import App, Flow, Function, Resource, Trigger
+from flowengine.model.app import App, Flow, Function, Resource, Rollout, Trigger
 from flowengine.model.asl import Loc
 from flowengine.model.diagnostics import Diagnostic, Span
 
@@ -709,12 +709,40 @@ class _TemplateBuilder:
             name=name, handler=handler, runtime=runtime, timeout_seconds=timeout, memory_mb=memory,
             concurrency=concurrency, code_uri=os.path.relpath(code_dir, self.base_dir) if code_dir else ".",
             environment=env, code_paths=tuple(code_paths), loc=Loc(ptr, self.source),
+            rollout=self._rollout(props.get("DeploymentPreference"), pp + ("DeploymentPreference",))
+            if serverless else None,
         )
         self.info.functions[rid] = origin
         if serverless and isinstance(props.get("Events"), dict):
             for event_name, event in props["Events"].items():
                 self.event(self.fn_names.get(rid, rid), "function", event_name, event, pp + ("Events", event_name),
                            FUNCTION_EVENTS)
+
+    def _rollout(self, raw: Any, ptr: Pointer) -> Rollout | None:
+        """A function's DeploymentPreference as the model's rollout (it changes nothing locally;
+        it is kept for what reads the model: compile, import)."""
+        pref = self.resolve(raw, ptr, literal=True) if raw is not None else None
+        if not isinstance(pref, dict) or pref.get("Enabled") in (False, "false"):
+            return None
+        kind = str(pref.get("Type", ""))
+        m = re.fullmatch(r"(Canary|Linear)(\d+)Percent(?:Every)?(\d+)Minutes?", kind)
+        if kind != "AllAtOnce" and m is None:
+            self.report("FE910", f"DeploymentPreference Type '{kind}' is not one of SAM's", ptr + ("Type",),
+                        hint="AllAtOnce, Canary10Percent5Minutes ... Linear10PercentEvery1Minute ...",
+                        severity="warning")
+            return None
+        hooks = _dict(pref.get("Hooks"))
+        alarms = [a for a in _list(pref.get("Alarms")) if isinstance(a, str)]
+
+        def hook(name: str) -> str | None:
+            found = self.target_of(hooks.get(name))
+            return found[0] if found is not None else None
+
+        return Rollout(
+            strategy="all-at-once" if m is None else ("canary" if m.group(1) == "Canary" else "linear"),
+            percent=int(m.group(2)) if m else None, interval_minutes=int(m.group(3)) if m else None,
+            alarms=tuple(alarms), pre_traffic_hook=hook("PreTraffic"), post_traffic_hook=hook("PostTraffic"),
+            loc=Loc(ptr, self.source))
 
     def _code_dir(self, rid: str, props: dict[str, Any], pp: Pointer, serverless: bool, runtime: str,
                   handler: str, python: bool) -> str | None:

@@ -608,3 +608,30 @@ def test_an_input_transformer_is_said_not_dropped(tmp_path: Path) -> None:
     """})
     (d,) = validate_app(load(t))
     assert (d.code, d.severity, d.span.line) == ("FE909", "warning", 13)
+
+
+def test_deployment_preference_is_the_rollout(tmp_path: Path) -> None:
+    t = write(tmp_path, {"template.yaml": HEAD + """
+        Resources:
+          Check:
+            Type: AWS::Serverless::Function
+            Properties: {CodeUri: ., Handler: app.handler, Runtime: python3.12}
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: .
+              Handler: app.handler
+              Runtime: python3.12
+              AutoPublishAlias: live
+              DeploymentPreference:
+                Type: Linear10PercentEvery2Minutes
+                Hooks: {PreTraffic: !Ref Check}
+          Flow:
+            Type: AWS::Serverless::StateMachine
+            Properties:
+              Definition: {StartAt: A, States: {A: {Type: Task, Resource: !GetAtt Fn.Arn, End: true}}}
+    """})
+    rollout = load(t).app.functions["Fn"].rollout
+    assert rollout is not None
+    assert (rollout.strategy, rollout.percent, rollout.interval_minutes, rollout.pre_traffic_hook) == (
+        "linear", 10, 2, "Check")
