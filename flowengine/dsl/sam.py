@@ -898,6 +898,10 @@ class _TemplateBuilder:
             if queue is None:
                 self.not_emulated_event(f"SQS event '{name}' on a queue outside the template", pp + ("Queue",))
                 return
+            if "FilterCriteria" in props:
+                self.report("FE909", "FilterCriteria is not applied locally: every message reaches the function",
+                            pp + ("FilterCriteria",), hint="filter in the handler, or send only matching messages",
+                            severity="warning")
             responses = props.get("FunctionResponseTypes") or []
             self.add_trigger("queue", target, kind, tname, ptr, resource=queue,
                              batch_size=_int(props.get("BatchSize"), None),

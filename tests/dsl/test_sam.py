@@ -383,7 +383,7 @@ def test_resources_triggers_and_not_modelled_types(tmp_path: Path) -> None:
               Handler: app.handler
               Runtime: python3.12
               Events:
-                Q: {Type: SQS, Properties: {Queue: !GetAtt Jobs.Arn, BatchSize: 5}}
+                Q: {Type: SQS, Properties: {Queue: !GetAtt Jobs.Arn, BatchSize: 5, FilterCriteria: {Filters: []}}}
                 T: {Type: SNS, Properties: {Topic: !Ref Alerts, FilterPolicy: {kind: [a]}}}
                 Stream: {Type: DynamoDB, Properties: {Stream: !GetAtt Orders.StreamArn, StartingPosition: LATEST}}
           Flow:
@@ -421,6 +421,7 @@ def test_resources_triggers_and_not_modelled_types(tmp_path: Path) -> None:
     assert ("FE901", "AWS::IAM::Role") in warnings
     assert sum(1 for c, m in warnings if m == "AWS::IAM::Role") == 1  # once per type
     assert ("FE909", "event") in warnings  # the DynamoDB stream event
+    assert ("FE909", "FilterCriteria") in warnings  # said, not silently ignored
 
 
 def test_local_names_match_the_emulation() -> None:
