@@ -138,11 +138,12 @@ def test_reader_failure_is_retried_and_caught(aws: Aws, engine: Engine) -> None:
     assert (result.status, result.output) == ("SUCCEEDED", [])
 
 
-def test_without_an_s3_integration_the_reader_says_what_to_plug_in() -> None:
+def test_without_an_s3_integration_the_reader_says_what_to_do() -> None:
     with Engine(validate=False) as engine:
         result = engine.run(dmap(reader(InputType="JSON")), {"bucket": "b", "key": "k"})
     assert result.error == "States.ItemReaderFailed"
-    assert "LocalServices" in result.cause
+    # what a user can do where they are (issue 12, item 6): the emulated S3 of flowengine run
+    assert "flowengine run" in result.cause and "--object s3://BUCKET/KEY=FILE" in result.cause
 
 
 def test_result_writer(aws: Aws, engine: Engine) -> None:
