@@ -533,14 +533,18 @@ class _Walker:
         result_need = Need()
         produces = isinstance(state, (TaskState, ParallelState, MapState)) or (
             isinstance(state, PassState) and state.output is ABSENT)
-        if state.output is not ABSENT:
-            self.jsonata(state.output, out_need, input_need, result_need)
+        output, assign = state.output, state.assign
+        if isinstance(state, ChoiceState) and rule is not None and rule[0] >= 0:
+            taken = state.choices[rule[0]]  # a matching rule's Output/Assign replace the state's
+            output, assign = taken.output, taken.assign
+        if output is not ABSENT:
+            self.jsonata(output, out_need, input_need, result_need)
         elif isinstance(state, PassState) or not produces:
             input_need.merge(out_need)
         else:
             result_need.merge(out_need)
-        if state.assign is not ABSENT:
-            self.assign(state.assign, Need(), True, input_need, result_need)
+        if assign is not ABSENT:
+            self.assign(assign, Need(), True, input_need, result_need)
         if isinstance(state, ChoiceState) and rule is not None:
             for text, value in rule[1].items():
                 self.read_path(text, _chosen(value), input_need)
