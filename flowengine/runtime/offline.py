@@ -9,7 +9,7 @@ AWS request a handler makes (:class:`OfflineError`, naming the call) instead of 
 
 The guard is a botocore ``before-send`` hook, the hook moto itself uses, registered for
 every session (existing and future).  It refuses only while a guarded run is in progress
-and no emulation is active, so it never stands between a handler and the emulation, and
+and no emulation is active (flowengine's, or a ``moto.mock_aws`` the caller started), so it never stands between a handler and the emulation, and
 code that runs outside flowengine is untouched.  The explicit ways out are hybrid runs
 (``--aws`` / ``aws=``) and remote runs (``--remote``), which never arm it.
 """
@@ -17,6 +17,7 @@ code that runs outside flowengine is untouched.  The explicit ways out are hybri
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -35,8 +36,15 @@ class OfflineError(FlowengineError):
     """A handler tried to reach AWS during a local run that has no emulation to answer it."""
 
 
+def _moto_answers() -> bool:
+    """Whether a ``mock_aws`` of the caller's own is on (moto answers the call in-process)."""
+    core = sys.modules.get("moto.core.models")
+    stubber = getattr(core, "botocore_stubber", None)
+    return bool(getattr(stubber, "enabled", False))
+
+
 def _refuse(request: Any = None, event_name: str = "", **_: Any) -> None:
-    if _guarded and not _emulations:
+    if _guarded and not _emulations and not _moto_answers():
         # event_name: before-send.<service>.<Operation>
         parts = event_name.split(".")
         call = f"{parts[1]} {parts[2]}" if len(parts) >= 3 else "an AWS call"
