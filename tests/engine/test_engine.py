@@ -20,7 +20,7 @@ WAIT = {"StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "
 
 
 def test_public_api_is_small_and_lazy():
-    assert set(flowengine.__all__) == {"run", "ExecutionResult"}
+    assert set(flowengine.__all__) == {"run", "ExecutionResult", "AppRuntime", "Engine", "Hybrid"}
     r = flowengine.run({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}, input={"a": 1})
     assert isinstance(r, flowengine.ExecutionResult)
     assert r.to_json()["status"] == "SUCCEEDED" and r.to_json()["output"] == {"a": 1}
