@@ -109,6 +109,7 @@ class QueuePoller:
             return None
 
     def _count(self) -> None:
+        self._expire()
         q = self._backend()
         if q is not None:
             self.outstanding = len(q._messages)
@@ -132,6 +133,7 @@ class QueuePoller:
         return min(times, default=None)
 
     def _receive(self, n: int) -> list[dict[str, Any]]:
+        self._expire()
         self._note_dead_letters()
         sqs = self.rt.client("sqs")
         out: list[dict[str, Any]] = []
@@ -143,6 +145,27 @@ class QueuePoller:
                 break
             out += got
         return out
+
+    def _expire(self) -> None:
+        """SQS deletes a message once it is older than the queue's ``MessageRetentionPeriod``
+        (four days unless set).  moto only stops returning such a message, while it stays
+        in the queue and comes back into view after every visibility timeout: a consumer
+        that always fails it, with no dead-letter queue, would keep the runtime busy forever."""
+        q = self._backend()
+        if q is None:
+            return
+        retention = float(getattr(q, "message_retention_period", 4 * 86400) or 4 * 86400)
+        now = self.rt.clock.now()
+        expired = [m for m in list(q._messages)
+                   if m.sent_timestamp is not None and m.sent_timestamp / 1000.0 + retention <= now]
+        for m in expired:
+            q._messages.remove(m)
+            pending = getattr(q, "pending_messages", None)
+            if pending is not None:
+                pending.discard(m)
+            self.rt._message_lineage.pop(m.id, None)
+            self.rt._record("sqs", f"{self.queue}: message {m.id} deleted after the retention period "
+                            f"({retention:g} s)", queue=self.queue, message_id=m.id, action="expired")
 
     def _note_dead_letters(self) -> None:
         if self.max_receives is None:
