@@ -406,7 +406,8 @@ class AppRuntime(S3Source, SqsSource, SnsSource, EventBridgeSource, ScheduleSour
                 # Nothing is scheduled any more; the clock stayed where the work ended.
                 if not jump or horizon == math.inf:
                     return False
-                clock.advance(max(0.0, horizon - clock.now()))
+                # on to the horizon; a maximum execution time on the way fires at its instant
+                await clock.settle(horizon, jump=True)
             now = clock.now()
             if fire is not None and fire <= now + 1e-4:
                 self._fire_due(now)
