@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -70,12 +71,29 @@ def _mode(path: Path) -> int:
 
 
 def _serve(app: Path, scenario: Any, runtime: FakeRuntime | None = None) -> Any:
-    """Run ``scenario(port)`` while the listener serves ``app``; its result."""
+    """Run ``scenario(port)`` while the listener serves ``app``; its result.
+
+    On a thread of its own, with a loop of its own: independent of any loop another test
+    left behind on the main thread."""
     async def main() -> Any:
         async with inbox.serving(runtime or FakeRuntime(), app) as port:
             return await scenario(port)
 
-    return asyncio.run(main())
+    outcome: dict[str, Any] = {}
+
+    def serve() -> None:
+        try:
+            outcome["value"] = asyncio.run(main())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "the listener scenario did not finish in 120 s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 async def _exchange(port: int, data: bytes) -> bytes:
