@@ -44,6 +44,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
+from flowengine.dsl import files
 from flowengine.dsl.app import LoadedApp, from_value, load, substitute
 from flowengine.engine.clock import Clock, VirtualClock, to_datetime
 from flowengine.engine.execution import Execution, Listener
@@ -764,7 +765,9 @@ class AppRuntime(S3Source, SqsSource, SnsSource, EventBridgeSource, ScheduleSour
         """
         if isinstance(event, (str, bytes, bytearray)):
             try:
-                event = json.loads(event)
+                event = files.loads(event)  # strict, as AWS: no NaN, no lone surrogates
+            except RecursionError:
+                raise EventError("the event is nested too deeply to parse") from None
             except ValueError as exc:
                 raise EventError(f"the event is not JSON: {exc}") from None
         lineage = self._root()

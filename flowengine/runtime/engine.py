@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from flowengine.dsl import files
 from flowengine.dsl.app import (LoadedApp, from_value, load, substitute,
                                  substitution_names)
 from flowengine.dsl.asl import build_state_machine
@@ -521,20 +522,23 @@ def parse_input(value: Any, limits: EngineLimits) -> tuple[Any, str]:
         value = {}
     elif isinstance(value, (str, bytes, bytearray)):
         try:
-            value = json.loads(value)
+            value = files.loads(value)  # strict, as AWS: no NaN, no lone surrogates, no giant numbers
         except RecursionError:
             raise ExecutionInputError("the execution input is nested too deeply to parse") from None
         except ValueError as exc:
             raise ExecutionInputError(f"the execution input is not valid JSON: {exc}") from None
     try:
         text = dumps(value)
+        fresh = files.loads(text)  # a value given as Python objects meets the same rules
+    except RecursionError:
+        raise ExecutionInputError("the execution input is nested too deeply to parse") from None
     except (TypeError, ValueError) as exc:
-        raise ExecutionInputError(f"the execution input is not JSON-serializable: {exc}") from None
+        raise ExecutionInputError(f"the execution input is not JSON: {exc}") from None
     if byte_size(text) > limits.max_payload_bytes:
         raise ExecutionInputError(
             f"the execution input is {byte_size(text)} bytes, over the {limits.max_payload_bytes}-byte payload limit"
         )
-    return json.loads(text), text
+    return fresh, text
 
 
 def _validate(loaded: LoadedApp) -> None:

@@ -75,3 +75,22 @@ def test_every_entry_point_gives_the_same_run(case: str, flowengine_runtime: Any
         flowengine_runtime.close()  # the CLI runs a runtime of its own
         cli = _via_cli(path, flow, payload)
         assert cli == {k: v for k, v in json.loads(json.dumps(reference, default=str)).items() if k != "path"}
+
+
+@pytest.mark.parametrize("bad", [{"a": "\ud800"}, {"a": float("nan")}, '{"a": NaN}', '{"a": "\\ud800"}'])
+def test_library_inputs_meet_the_same_strict_json_as_the_cli(bad: Any) -> None:
+    from flowengine.errors import ExecutionInputError
+
+    definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+    with pytest.raises(ExecutionInputError, match="not (valid )?JSON"):
+        flowengine.run(definition, input=bad)
+    with pytest.raises(ExecutionInputError):
+        run_flow(definition, input=bad)
+
+
+def test_a_library_event_meets_strict_json_too() -> None:
+    from flowengine.runtime.app import EventError
+
+    with flowengine.AppRuntime(ROOT / "definitions" / "upload-pipeline.yaml") as rt:
+        with pytest.raises(EventError, match="not JSON"):
+            rt.send('{"detail-type": "x", "detail": {"n": NaN}}')
