@@ -523,10 +523,10 @@ class Emulation:
             if service == "s3":
                 from moto.s3.models import s3_backends
 
-                backend = s3_backends[acct][self.account.partition]
-                if name in backend.buckets:
+                s3 = s3_backends[acct][self.account.partition]
+                if name in s3.buckets:
                     return None  # let the API say what S3 says
-                backend.create_bucket(name, region)
+                s3.create_bucket(name, region)
                 return True
             if service == "sns":
                 from moto.sns.models import sns_backends
@@ -535,10 +535,10 @@ class Emulation:
             if service == "dynamodb":
                 from moto.dynamodb.models import dynamodb_backends
 
-                backend = dynamodb_backends[acct][region]
-                if name in backend.tables:
+                ddb = dynamodb_backends[acct][region]
+                if name in ddb.tables:
                     return None
-                backend.create_table(name, schema=spec["schema"], throughput=None, attr=spec["attributes"],
+                ddb.create_table(name, schema=spec["schema"], throughput=None, attr=spec["attributes"],
                                      global_indexes=None, indexes=None, streams=None, billing_mode="PAY_PER_REQUEST",
                                      sse_specification=None, tags=[], deletion_protection_enabled=False,
                                      warm_throughput=None)
@@ -546,10 +546,10 @@ class Emulation:
             if service == "events":
                 from moto.events.models import events_backends
 
-                backend = events_backends[acct][region]
-                if name in backend.event_buses:
+                events = events_backends[acct][region]
+                if name in events.event_buses:
                     return None
-                return str(backend.create_event_bus(name).arn)
+                return str(events.create_event_bus(name).arn)
         except (ImportError, AttributeError, TypeError, KeyError):
             return None
         return None
