@@ -65,6 +65,7 @@ def install() -> None:
     import botocore.handlers
 
     botocore.handlers.BUILTIN_HANDLERS.append(("before-send", _refuse))
+    _patch_send()
     try:  # sessions created before the first guarded run (boto3's default one) get it too
         import boto3
 
@@ -74,6 +75,46 @@ def install() -> None:
     except ImportError:  # pragma: no cover - boto3 is a dependency
         pass
     _installed = True
+
+
+def _patch_send() -> None:
+    """The last line of defence, for clients made before any hook existed.
+
+    A botocore client copies its session's hooks when it is made, so one created before
+    moto or this module registered theirs (a handler module's ``boto3.client(...)`` at import,
+    before the process's first run) would send for real.  Every synchronous client ends in
+    ``Endpoint._send``; while an emulation or a guarded run is active, that request goes to
+    moto's stubber, or is refused.  aiobotocore's endpoint has its own ``_send`` (hybrid runs).
+    """
+    from botocore import endpoint
+
+    original = endpoint.Endpoint._send
+    if getattr(original, "_flowengine", False):
+        return
+
+    def _send(self: Any, request: Any) -> Any:
+        emulated = bool(_emulations) or _moto_answers()
+        if not emulated and not _guarded:
+            return original(self, request)
+        if emulated:
+            core = sys.modules.get("moto.core.models")
+            stubber = getattr(core, "botocore_stubber", None)
+            if stubber is not None:
+                was = stubber.enabled
+                stubber.enabled = True
+                try:
+                    response = stubber("before-send", request)
+                finally:
+                    stubber.enabled = was
+                if response is not None:
+                    return response
+        raise OfflineError(
+            f"flowengine is offline: a request to {getattr(request, 'url', 'AWS')} was not sent (it came from a "
+            "client made before the run started, which the emulation does not answer: make the client inside "
+            "the handler, or after the first run)")
+
+    _send._flowengine = True  # type: ignore[attr-defined]
+    endpoint.Endpoint._send = _send  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager

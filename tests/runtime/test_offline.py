@@ -174,3 +174,41 @@ def test_the_guard_is_off_outside_a_run(network: NetworkWatch) -> None:
     with pytest.raises(Exception):
         client.list_buckets()
     assert network.accepted >= 1 or network.connects
+
+
+def test_a_client_made_before_the_first_run_meets_the_emulation_too() -> None:
+    # A fresh process: the client exists before flowengine, moto or any hook does (a handler
+    # module's boto3.client(...) at import time).  Its requests must still not leave.
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import os, socket
+        os.environ.update(AWS_ACCESS_KEY_ID="AKIAFAKE", AWS_SECRET_ACCESS_KEY="fake", AWS_DEFAULT_REGION="us-east-1")
+        attempts = []
+        real_connect = socket.socket.connect
+        def connect(sock, address):
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                attempts.append(address)
+                raise OSError("blocked by the test")
+            return real_connect(sock, address)
+        socket.socket.connect = connect
+        import boto3
+        early = boto3.client("sqs")
+        import flowengine
+        definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "End": True,
+                      "Resource": "arn:aws:lambda:us-east-1:123456789012:function:fn"}}}
+        def handler(event, context):
+            try:
+                return early.get_queue_url(QueueName="nobody-declared-this")
+            except Exception as exc:
+                return {"error": type(exc).__name__}
+        r = flowengine.run(definition, input={}, handlers={"fn": handler})
+        with flowengine.Engine(handlers={"fn": handler}) as engine:
+            bare = engine.run(definition, {})
+        print(r.output, bare.output, attempts)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "{'error': 'QueueDoesNotExist'} {'error': 'OfflineError'} []", done.stdout
