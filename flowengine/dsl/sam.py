@@ -48,6 +48,7 @@ from typing import Any
 from flowengine.dsl.app import LoadedApp, is_plain_asl, substitute
 from flowengine.dsl.asl import build_state_machine
 from flowengine.dsl.cfn import NO_VALUE, PSEUDO_PARAMETERS, Intrinsics, as_text, load_template_text
+from flowengine.dsl.names import local_name
 from flowengine.dsl.source import Pointer, Source, SubSource, load_text, read_text
 from flowengine.dsl.substitutions import PLACEHOLDER, load_definition_file, load_definition_text, unresolved_diagnostics
 from flowengine.errors import LoadError
@@ -207,24 +208,6 @@ def from_template_source(source: Source, *, parameters: Mapping[str, Any] | None
     if base_dir is None:
         base_dir = os.path.dirname(os.path.abspath(source.path)) if source.kind != "dict" else os.getcwd()
     return _TemplateBuilder(source, base_dir, dict(parameters or {}), dict(imports or {}), text).build()
-
-
-# --- local names (kept equal to flowengine.events.emulation.local_name by a test) ----------------------
-
-_NAME_LIMITS = {"bucket": 63, "queue": 80, "topic": 256, "table": 255, "event_bus": 256}
-
-
-def local_name(app: str, resource: str, kind: str, *, fifo: bool = False) -> str:
-    """The name the app runtime gives resource ``resource`` of app ``app`` (``<app>-<resource>``,
-    CamelCase split by hyphens, lower-cased, cut to the service's limit)."""
-    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", f"{app}-{resource}").lower()
-    text = re.sub(r"[^a-z0-9-]+", "-", text)
-    text = re.sub(r"-{2,}", "-", text).strip("-") or kind
-    limit = _NAME_LIMITS.get(kind, 255) - (5 if fifo else 0)
-    text = text[:limit].rstrip("-")
-    if kind == "bucket" and len(text) < 3:
-        text = (text + "-bucket")[:limit]
-    return text + (".fifo" if fifo else "")
 
 
 def app_name_for(path: str) -> str:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ import boto3
 import botocore.handlers
 
 from flowengine.dsl.durations import seconds
+from flowengine.dsl.names import local_name, physical_name
 from flowengine.engine.options import AccountInfo
 from flowengine.errors import FlowengineError
 from flowengine.events.recursion import Lineage, current_lineage
@@ -58,31 +58,8 @@ OBSERVED = frozenset({
     ("events", "PutEvents"),
 })
 
-_LIMITS = {"bucket": 63, "queue": 80, "topic": 256, "table": 255, "event_bus": 256}
-
-
 class EmulationError(FlowengineError):
     """The emulated resources could not be set up (another runtime is active, moto refused a resource)."""
-
-
-def local_name(app: str, resource: str, kind: str, *, fifo: bool = False) -> str:
-    """The deterministic local name of an app resource (see the module docstring)."""
-    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", f"{app}-{resource}").lower()
-    text = re.sub(r"[^a-z0-9-]+", "-", text)
-    text = re.sub(r"-{2,}", "-", text).strip("-") or kind
-    limit = _LIMITS.get(kind, 255) - (5 if fifo else 0)
-    text = text[:limit].rstrip("-")
-    if kind == "bucket" and len(text) < 3:
-        text = (text + "-bucket")[:limit]
-    return text + (".fifo" if fifo else "")
-
-
-def physical_name(app: str, resource: str, kind: str, properties: Mapping[str, Any], *, fifo: bool = False) -> str:
-    """The name the emulation creates a resource under: the ``name`` a SAM/CloudFormation
-    template gave it (``TableName``, ``BucketName`` ...: handlers and definitions may spell it
-    out), else its :func:`local_name`."""
-    given = properties.get("name")
-    return given if isinstance(given, str) and given else local_name(app, resource, kind, fifo=fifo)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,6 @@ import asyncio
 import json
 import os
 import random
-import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from flowengine.dsl import files
 from flowengine.dsl.app import (LoadedApp, from_value, load, substitute,
                                  substitution_names)
 from flowengine.dsl.asl import build_state_machine
+from flowengine.dsl.names import physical_name
 from flowengine.engine.clock import Clock, VirtualClock
 from flowengine.engine.compiler import Program, compile_machine
 from flowengine.engine.context import current_execution
@@ -558,23 +558,6 @@ def _mock_set(mocks: Any) -> Any:
     return as_mock_set(mocks)
 
 
-#: Name length limits per resource kind (what local names are cut to).
-_NAME_LIMITS = {"bucket": 63, "queue": 80, "topic": 256, "table": 255, "event_bus": 256}
-
-
-def _local_name(app: str, resource: str, kind: str, fifo: bool = False) -> str:
-    """A resource's local name, as the app runtime's emulation names it
-    (:func:`flowengine.events.emulation.local_name`): ``<app>-<resource>``, CamelCase split
-    by hyphens, lower-cased, cut to the service's limit."""
-    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", f"{app}-{resource}").lower()
-    text = re.sub(r"[^a-z0-9-]+", "-", text)
-    text = re.sub(r"-{2,}", "-", text).strip("-") or kind
-    text = text[:_NAME_LIMITS.get(kind, 255) - (5 if fifo else 0)].rstrip("-")
-    if kind == "bucket" and len(text) < 3:
-        text = (text + "-bucket")[:_NAME_LIMITS["bucket"]]
-    return text + (".fifo" if fifo else "")
-
-
 def local_references(app: App, account: AccountInfo) -> dict[str, str]:
     """What each ``${X}`` of an app resolves to locally (docs/app-file.md, References), with
     the local names the app runtime gives its emulated resources (``<app>-<resource>``): a
@@ -584,9 +567,8 @@ def local_references(app: App, account: AccountInfo) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, resource in app.resources.items():
         kind = resource.kind
-        given = resource.properties.get("name")  # a template's TableName, BucketName ...
-        local = given if isinstance(given, str) and given else _local_name(
-            app.name, name, kind, fifo=kind == "queue" and resource.properties.get("fifo") is True)
+        local = physical_name(app.name, name, kind, resource.properties,
+                              fifo=kind == "queue" and resource.properties.get("fifo") is True)
         if kind == "bucket":
             address, arn = local, f"arn:{part}:s3:::{local}"
         elif kind == "queue":
