@@ -7,12 +7,12 @@ replace an earlier report (a file that flowengine's report writer wrote, known b
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import Any, Callable
 
-from flowengine.errors import FlowengineError, LoadError
+from flowengine.dsl import files
+from flowengine.errors import FlowengineError
 
 __all__ = ["check_run_report_target", "is_report", "report_command", "write_run_report"]
 
@@ -80,17 +80,15 @@ def report_command(run_file: str, out: str | None, force: bool, app: str | None 
     if flow is not None and app is None:
         say("--flow goes with --app")
         return 2
-    try:
-        if not os.path.isfile(run_file):
-            raise OSError(f"{run_file}: no such file" if not os.path.exists(run_file) else f"{run_file}: not a file")
-        if os.path.getsize(run_file) > MAX_RUN_BYTES:
-            raise OSError(f"{run_file}: larger than {MAX_RUN_BYTES // (1024 * 1024)} MB")
-        with open(run_file, encoding="utf-8") as fh:
-            value = json.load(fh)
-    except OSError as exc:
-        say(f"cannot read {exc.strerror and run_file + ': ' + exc.strerror or exc}")
+    if not os.path.exists(run_file):
+        say(f"cannot read {run_file}: no such file")
         return 2
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    try:  # the project's one bounded reader (regular files only), and strict JSON
+        value = files.loads(files.read_text(run_file, limit=MAX_RUN_BYTES))
+    except files.FileProblem as exc:
+        say(f"cannot read {run_file}: {exc.problem}")
+        return 2
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
         say(f"{run_file}: not JSON ({exc})")
         return 2
     events = value.get("history", value.get("events")) if isinstance(value, dict) else None
@@ -100,21 +98,12 @@ def report_command(run_file: str, out: str | None, force: bool, app: str | None 
         return 2
     source: Any = None
     if app is not None:
-        from flowengine.dsl.app import load
-        from flowengine.report.graph import _machine
+        from flowengine.report.graph import load_flow
 
-        try:
-            source = load(app)
-            _machine(source, flow)
-        except LoadError as exc:
-            for d in exc.diagnostics:
-                print(d.format(), file=stderr)
-            if not exc.diagnostics:
-                say(str(exc))
+        found = load_flow(app, flow, say, stderr)
+        if found is None:
             return 2
-        except FlowengineError as exc:
-            say(str(exc))
-            return 2
+        source = found[0]
     from flowengine.report.html import write_report
 
     try:

@@ -513,6 +513,27 @@ def path_from_run(value: Any) -> list[str]:
     return names
 
 
+def load_flow(app_path: str, flow: str | None, say: Callable[[str], None],
+              stderr: Any) -> tuple[Any, str] | None:
+    """Load a command's app file and find its flow: ``(loaded, flow name)``; None once the
+    problem is printed (each diagnostic, or a one-line reason), for the command to exit 2."""
+    from flowengine.dsl.app import load
+
+    try:
+        loaded = load(app_path)
+        title, _ = _machine(loaded, flow)
+    except LoadError as exc:
+        for d in exc.diagnostics:
+            print(d.format(), file=stderr)
+        if not exc.diagnostics:
+            say(str(exc))
+        return None
+    except FlowengineError as exc:
+        say(str(exc))
+        return None
+    return loaded, title
+
+
 def graph_command(app_path: str, flow: str | None, fmt: str | None, out: str | None, force: bool,
                   path_from: str | None, input_json: str | None, *, stdout: Any = None, stderr: Any = None) -> int:
     """``flowengine graph APP [--flow NAME] [--format mermaid|dot|svg] [--out FILE] [--force]
@@ -541,20 +562,10 @@ def graph_command(app_path: str, flow: str | None, fmt: str | None, out: str | N
     if out is not None and os.path.exists(out) and not force:
         say(f"{out} exists; use --force to overwrite it")
         return 2
-    from flowengine.dsl.app import load
-
-    try:
-        loaded = load(app_path)
-        title, _ = _machine(loaded, flow)
-    except LoadError as exc:
-        for d in exc.diagnostics:
-            print(d.format(), file=stderr)
-        if not exc.diagnostics:
-            say(str(exc))
+    found = load_flow(app_path, flow, say, stderr)
+    if found is None:
         return 2
-    except FlowengineError as exc:
-        say(str(exc))
-        return 2
+    loaded, title = found
     code = 0
     path: list[str] | None = None
     if path_from is not None:
