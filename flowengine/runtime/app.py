@@ -470,12 +470,8 @@ class AppRuntime(S3Source, SqsSource, SnsSource, EventBridgeSource, ScheduleSour
         target = self._other(source)
 
         async def start() -> ExecutionHandle:
-            handle = await self.engine.start_execution(target, input, flow=flow, name=name, express=express,
-                                                       mocks=mocks)
-            self._handles.append(handle)
-            self._origin[handle.arn] = "start_execution"
-            self._track(handle.execution)
-            return handle
+            return await self._start_execution(flow, input, name=name, origin="start_execution", express=express,
+                                               mocks=mocks, target=target)
 
         ctx = contextvars.copy_context()
         ctx.run(current_lineage.set, self._root().bump("flow:external"))
@@ -527,11 +523,8 @@ class AppRuntime(S3Source, SqsSource, SnsSource, EventBridgeSource, ScheduleSour
                 raise FlowengineError(f"name the flow to run (flows: {', '.join(self.app.flows) or 'none'})")
         else:
             target = self._other(source)
-        handle = self.engine.submit(target, input, flow=flow, name=name, express=express, mocks=mocks)
-        self._handles.append(handle)
-        self._origin[handle.arn] = "submit"
-        self._track(handle.execution)
-        return handle
+        return self._adopt(self.engine.submit(target, input, flow=flow, name=name, express=express, mocks=mocks),
+                           "submit")
 
     def _is_own(self, source: Any) -> bool:
         """Whether ``source`` is this runtime's app (None, the object given, or the same file)."""
@@ -560,10 +553,16 @@ class AppRuntime(S3Source, SqsSource, SnsSource, EventBridgeSource, ScheduleSour
             _check(loaded)
         return loaded if loaded is not None else source
 
-    async def _start_execution(self, flow: str, input: Any, *, name: str | None = None,
-                               origin: str, express: bool | None = None, mocks: Any = None) -> ExecutionHandle:
-        handle = await self.engine.start_execution(self.app, input, flow=flow, name=name, express=express,
-                                                   mocks=mocks)
+    async def _start_execution(self, flow: str | None, input: Any, *, name: str | None = None,
+                               origin: str, express: bool | None = None, mocks: Any = None,
+                               target: Any = None) -> ExecutionHandle:
+        """Start ``flow`` of the app (or of ``target``, another definition) on the loop."""
+        handle = await self.engine.start_execution(self.app if target is None else target, input, flow=flow,
+                                                   name=name, express=express, mocks=mocks)
+        return self._adopt(handle, origin)
+
+    def _adopt(self, handle: ExecutionHandle, origin: str) -> ExecutionHandle:
+        """Keep an execution's handle, what started it, and watch it to its end."""
         self._handles.append(handle)
         self._origin[handle.arn] = origin
         self._track(handle.execution)
