@@ -256,7 +256,6 @@ class _MotoSwitch:
             return
         botocore_stubber.enabled = False
         responses_mock.stop()
-_CLIENTS: dict[tuple[str, str], Any] = {}
 
 
 def _session(region: str) -> Any:
@@ -410,12 +409,8 @@ class Emulation:
         """A boto3 client of the emulation (created once per service and region, for the
         process: moto answers it whenever an emulation runs, and only then is it used)."""
         c = self._clients.get(service)
-        if c is None:
-            key = (service, self.region)
-            c = _CLIENTS.get(key)
-            if c is None:
-                c = _CLIENTS[key] = self._session.client(service, region_name=self.region)
-            self._clients[service] = c
+        if c is None:  # the session shares one client per service and region (_share_clients)
+            c = self._clients[service] = self._session.client(service, region_name=self.region)
         return c
 
     # -- resources -------------------------------------------------------------------------
