@@ -29,6 +29,7 @@ BAD_RESOURCE = "FE812"        # a resource setting AWS would refuse
 VISIBILITY_RAISED = "FE813"   # (warning) a queue's visibility timeout raised to its consumer's timeout
 CODE_MISSING = "FE814"        # the code directory (error) or the handler module (warning) is missing
 NAME_CLASH = "FE815"          # two things would get the same CloudFormation logical id
+BROAD_GRANT = "FE816"         # (warning) a Task's actions granted on "*", or a grant compile cannot make for it
 
 
 class Reporter:
