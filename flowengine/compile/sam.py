@@ -574,6 +574,11 @@ class _Compiler:
             if not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9_]*", key):
                 self.report.at(ptr, LAMBDA_LIMIT, f"{key!r} is not a valid environment variable name", key=True)
                 continue
+            if isinstance(value, str) and {fn.name, f"{fn.name}Arn"} & set(SUBSTITUTION.findall(value)):
+                self.report.at(ptr, UNKNOWN_SUBSTITUTION,
+                               f"environment variable {key} names its own function: in CloudFormation a function "
+                               "cannot depend on itself", hint="Lambda sets AWS_LAMBDA_FUNCTION_NAME in every function")
+                continue
             out[key] = self.substitute(value, ptr, f"environment variable {key}")
         return out
 

@@ -349,11 +349,16 @@ class _Importer:
         if self.context == "literal":
             return self.literal("${" + name + ("Arn" if attr in ("Arn", "TopicArn") else "") + "}", ())
         if kind in ("function", "flow"):
-            # an app file names functions and flows by ARN only, and only in definitions
             if self.context == "env":
-                self.warn(f"{self.where}{what}: an app file's environment names resources only; "
-                          f"written as '{stand_in}'")
+                # an environment value takes a function's or a flow's name (${X}) or ARN (${XArn});
+                # Ref gives a function's name but a state machine's ARN
+                if attr == "Arn" or (attr is None and kind == "flow"):
+                    return "${" + name + "Arn}"
+                if (attr is None and kind == "function") or (attr == "Name" and kind == "flow"):
+                    return "${" + name + "}"
+                self.warn(f"{self.where}{what}: no app-file reference gives it; written as '{stand_in}'")
                 return stand_in
+            # a definition names functions and flows by ARN
             if attr in (None, "Arn"):
                 if kind == "function" and attr is None:
                     self.warn(f"{what} (the function's name) becomes ${{{name}Arn}} (its ARN), which Lambda "

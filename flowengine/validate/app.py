@@ -253,7 +253,7 @@ def _function_field(a: _App, ptr: Pointer, key: str, value: Any) -> None:
                              hint="environment values are text")
                 elif isinstance(v, str):
                     for m in SUBSTITUTION.finditer(v):
-                        _placeholder(a, ptr + (k,), m.group(1), resources_only=True)
+                        _placeholder(a, ptr + (k,), m.group(1), environment=True)
     elif key == "code_uri":
         _want(a, ptr, value, "string", "code_uri")
 
@@ -528,30 +528,35 @@ def _flow_references(a: _App, rep: Reporter, flow_name: str) -> None:
             stack.extend((ptr + (i,), x) for i, x in enumerate(v))
 
 
-def _placeholder_names(a: _App, resources_only: bool = False) -> dict[str, str]:
+def _placeholder_names(a: _App, environment: bool = False) -> dict[str, str]:
+    """The ``${X}`` names a definition (or, with ``environment``, an environment value) may use:
+    an environment value also takes a function's or a flow's name (``${Fn}``, ``${Flow}``)."""
     names: dict[str, str] = {}
     for r in a.app.resources:
         names[r] = f"resource {r}"
         names[r + "Arn"] = f"resource {r}"
-    if not resources_only:
-        for f in a.app.functions:
-            names[f + "Arn"] = f"function {f}"
-        for w in a.app.flows:
-            names[w + "Arn"] = f"flow {w}"
+    for f in a.app.functions:
+        names[f + "Arn"] = f"function {f}"
+        if environment:
+            names.setdefault(f, f"function {f}")
+    for w in a.app.flows:
+        names[w + "Arn"] = f"flow {w}"
+        if environment:
+            names.setdefault(w, f"flow {w}")
     return names
 
 
 def _placeholder(a: _App, ptr: Pointer, name: str, *, rep: Reporter | None = None, state: str | None = None,
-                 resources_only: bool = False) -> None:
-    known = _placeholder_names(a, resources_only)
+                 environment: bool = False) -> None:
+    known = _placeholder_names(a, environment)
     if name in known:
         return
     hint = did_you_mean(name, known)
     if hint is None and name in a.app.functions:
         hint = f"a function's ARN is ${{{name}Arn}}"
     if hint is None:
-        hint = ("placeholders name resources: ${Bucket} or ${BucketArn}" if resources_only else
-                "placeholders are ${Resource}, ${ResourceArn}, ${FunctionArn} or ${FlowArn}")
+        hint = ("placeholders are ${Resource}, ${ResourceArn}, ${Function}, ${FunctionArn}, ${Flow} or ${FlowArn}"
+                if environment else "placeholders are ${Resource}, ${ResourceArn}, ${FunctionArn} or ${FlowArn}")
     (rep or a.rep).report("FE611", f"${{{name}}} names nothing in the app", ptr, state=state, hint=hint)
 
 

@@ -41,6 +41,12 @@ PROJECTS = sorted(p for p in CORPUS.iterdir() if p.is_dir() and any(
 #: What the app file cannot hold (validate) and what compile cannot derive or find.
 APP_FILE_LIMITS = {"FE604", "FE605"}
 COMPILE_LIMITS = {"FE807", "FE814"}
+#: Values for the parameters a template declares with no Default, as ``sam deploy --guided``
+#: would ask for them (``flowengine import --parameter-overrides K=V``).
+PARAMETER_OVERRIDES: dict[str, dict[str, str]] = {
+    "serverless-patterns--sfn-lambda-function-crossaccount": {
+        "CrossAccountID": "111122223333", "LambdaFunctionName": "crossAccountFunction", "Region": "us-east-1"},
+}
 
 
 def run_project(project: Path, work: Path) -> tuple[str, list[str], list[str]]:
@@ -51,7 +57,7 @@ def run_project(project: Path, work: Path) -> tuple[str, list[str], list[str]]:
     shutil.copytree(project, copy)
     template = next(copy / n for n in TEMPLATE_NAMES if (copy / n).is_file())
     out = copy / "flowengine-app.yaml"
-    result = import_template(template, out)
+    result = import_template(template, out, parameters=PARAMETER_OVERRIDES.get(project.name))
     errors = [d for d in result.diagnostics if d.severity == "error"]
     if errors:
         return "none", [d.format() for d in errors], result.warnings
