@@ -3,11 +3,19 @@
 * A **state machine**'s policy comes from its definition: every Task state, at any depth,
   names one integration and one target, and gets exactly the actions that integration
   needs on exactly that target (the serverless-step-functions plugin's ``iamStrategies``,
-  research/sam.md §4.1).  Invoked functions get ``LambdaInvokePolicy`` (``function:<name>*``
-  covers the ``live`` alias); everything else is an inline statement.  No action is ever
-  ``*``; where the target cannot be known before run time (a ``FunctionName.$`` path, an
-  integration this module does not know), compiling fails with FE807 rather than grant
-  too much or too little.
+  research/sam.md §4.1; the actions per integration are those of the "IAM policies for
+  ..." pages of AWS's Step Functions developer guide).  Invoked functions get
+  ``LambdaInvokePolicy`` (``function:<name>*`` covers the ``live`` alias); everything else
+  is an inline statement.  No action is ever ``*``.  Where the target is computed at run
+  time or names nothing compile can address (an AWS SDK call such as
+  ``translate:translateText``, a ``Bucket.$`` path), the exact actions are granted on
+  ``"*"`` (what AWS's console-generated policies do) and warning FE816 says so and how to
+  narrow it; where AWS itself documents ``"*"`` (Batch, MediaConvert, the job-polling
+  actions of ``.sync``) it is granted without a warning.  An integration this module does
+  not know, or a computed target of one whose grant would be a guess (a Lambda function, a
+  queue ...), fails with FE807 rather than grant too much or too little.
+* A **Distributed Map** may start child executions of its own state machine, and reads its
+  ItemReader and writes its ResultWriter with the state machine's role.
 * A **function**'s policy comes from ``reads:`` and ``writes:`` through SAM policy templates.
 """
 
@@ -20,14 +28,19 @@ from typing import Any
 
 from flowengine.compile._cfn import CFN, arn_sub, bucket_name, get_att, sub
 from flowengine.compile._refs import Entity, Refs
-from flowengine.compile._report import NO_PERMISSIONS, NOT_IN_EXPRESS, UNKNOWN_REFERENCE, WRONG_KIND, Reporter
+from flowengine.compile._report import (
+    BROAD_GRANT, NO_PERMISSIONS, NOT_IN_EXPRESS, UNKNOWN_REFERENCE, WRONG_KIND, Reporter,
+)
 from flowengine.dsl.app import SUBSTITUTION
 from flowengine.model.app import Flow, Function
 from flowengine.model.asl import ABSENT, JSONATA, MapState, State, TaskState
 
-_INTEGRATION = re.compile(r"^arn:[\w-]+:states:::(?P<service>[\w-]+):(?P<rest>.+)$")
+#: An integration ARN: ``arn:aws:states:::svc:api`` or its region/account-qualified form.
+_INTEGRATION = re.compile(r"^arn:[\w-]+:states:(?:[a-z]{2}(?:-[a-z]+)+-\d+)?:(?:\d{12})?:(?P<service>[\w-]+):(?P<rest>.+)$")
 _PATTERNS = (".sync:2", ".sync", ".waitForTaskToken")
 _WHOLE_PLACEHOLDER = re.compile(r"^\$\{([^}]+)\}$")
+#: What a grant on every resource is written as.
+ANY = "*"
 
 #: The optimized DynamoDB integrations and their IAM actions.
 _DYNAMODB = {"getItem": "dynamodb:GetItem", "putItem": "dynamodb:PutItem",
@@ -35,13 +48,28 @@ _DYNAMODB = {"getItem": "dynamodb:GetItem", "putItem": "dynamodb:PutItem",
 #: AWS SDK service names whose IAM prefix differs.
 _IAM_PREFIX = {"sfn": "states", "cloudwatchlogs": "logs", "efs": "elasticfilesystem",
                "elasticloadbalancingv2": "elasticloadbalancing", "sesv2": "ses", "apigatewayv2": "apigateway",
-               "eventbridge": "events", "stepfunctions": "states"}
+               "eventbridge": "events", "stepfunctions": "states", "bedrockagent": "bedrock",
+               "bedrockagentruntime": "bedrock", "bedrockruntime": "bedrock",
+               "cognitoidentityprovider": "cognito-idp"}
 #: S3 SDK calls whose IAM action is not the call's own name.
 _S3_ACTIONS = {"listObjectsV2": ("s3:ListBucket",), "listObjects": ("s3:ListBucket",),
                "headBucket": ("s3:ListBucket",), "headObject": ("s3:GetObject",),
                "listObjectVersions": ("s3:ListBucketVersions",), "deleteObjects": ("s3:DeleteObject",),
-               "copyObject": ("s3:GetObject", "s3:PutObject")}
+               "copyObject": ("s3:GetObject", "s3:PutObject"),
+               "getObjectAttributes": ("s3:GetObject", "s3:GetObjectAttributes")}
 _S3_BUCKET_LEVEL = {"s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"}
+#: The app resource kinds an AWS SDK call of each IAM prefix can act on; a ``${X}`` of
+#: another kind in its parameters is data (an output bucket of a Transcribe job ...), not
+#: the call's resource.
+_SDK_KINDS = {"s3": "bucket", "dynamodb": "table", "sqs": "queue", "sns": "topic", "events": "event_bus",
+              "lambda": "function", "states": "flow"}
+#: The managed EventBridge rules through which ``.sync`` integrations watch their jobs.
+_SYNC_RULE = "rule/StepFunctionsGetEventsFor{}Rule"
+_RULE_ACTIONS = ("events:DescribeRule", "events:PutRule", "events:PutTargets")
+#: Cross-region inference profile ids are ``<geography>.<model id>``.
+_PROFILE_GEOGRAPHIES = frozenset({"us", "eu", "apac", "global", "us-gov", "jp", "au", "ca"})
+#: What a Distributed Map's ResultWriter does with the results' objects (multipart uploads).
+_RESULT_WRITER_ACTIONS = ("s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject")
 
 #: What CloudWatch Logs delivery needs (these calls take no resource-level permissions).
 LOGGING_ACTIONS = ("logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
@@ -91,9 +119,7 @@ class FlowPermissions:
         self.grants = Grants()
         for state in flow.definition.walk():
             if isinstance(state, MapState) and (state.mode == "DISTRIBUTED" or state.item_reader is not ABSENT):
-                report.at_state(state, ("ItemProcessor",), NO_PERMISSIONS,
-                                "a Distributed Map (child executions, ItemReader/ResultWriter) is not supported "
-                                "by compile yet", hint="use an INLINE Map")
+                self.distributed_map(state)
             if isinstance(state, TaskState):
                 self.task(state)
 
@@ -105,6 +131,14 @@ class FlowPermissions:
 
     def fail(self, state: State, fields: tuple[str | int, ...], message: str, hint: str | None = None) -> None:
         self.report.at_state(state, fields, NO_PERMISSIONS, message, hint=hint)
+
+    def broad(self, st: State, fields: tuple[str | int, ...], actions: tuple[str, ...], why: str,
+              hint: str = "name the resource with ${Name} of an app resource or a literal ARN") -> None:
+        """Grant ``actions`` on ``"*"`` and say so (FE816): the target is not known at compile time."""
+        self.grants.add(actions, ANY)
+        self.report.at_state(st, fields, BROAD_GRANT,
+                             f"{', '.join(actions)} granted on every resource ('*'): {why}",
+                             hint=hint, severity="warning")
 
     # --- one Task -----------------------------------------------------------------------
 
@@ -129,9 +163,13 @@ class FlowPermissions:
             self.invoke(entity.name)
             return
         if re.match(r"^arn:[\w-]+:lambda:", resource):
+            if "${" in resource:
+                self.fail(st, ("Resource",), f"cannot derive permissions for {resource!r}",
+                          hint="write Resource: ${FunctionArn} (or a literal function ARN)")
+                return
             self.grants.add(("lambda:InvokeFunction",), resource)
             return
-        if re.match(r"^arn:[\w-]+:states:[^:]+:[^:]*:activity:", resource):
+        if re.match(r"^arn:[\w-]+:states:[^:]*:[^:]*:activity:", resource):
             self.express_only_standard(st, "activities")
             return  # a worker polls the activity; the state machine needs no grant
         m = _INTEGRATION.match(resource)
@@ -145,10 +183,13 @@ class FlowPermissions:
         if pattern:
             self.express_only_standard(st, f"the {pattern} integration pattern")
         handler = {"lambda": self.lambda_invoke, "dynamodb": self.dynamodb, "sqs": self.sqs, "sns": self.sns,
-                   "events": self.events, "states": self.states, "aws-sdk": self.aws_sdk}.get(service)
+                   "events": self.events, "states": self.states, "aws-sdk": self.aws_sdk,
+                   "apigateway": self.apigateway, "ecs": self.ecs, "batch": self.batch,
+                   "bedrock": self.bedrock, "mediaconvert": self.mediaconvert}.get(service)
         if handler is None:
             self.fail(st, ("Resource",), f"cannot derive permissions for the {service} integration yet",
-                      hint="supported: lambda, dynamodb, sqs, sns, events, states and aws-sdk integrations")
+                      hint="supported: lambda, dynamodb, sqs, sns, events, states, apigateway, ecs, batch, bedrock, "
+                           "mediaconvert and aws-sdk integrations")
             return
         handler(st, api, pattern)
 
@@ -161,6 +202,14 @@ class FlowPermissions:
     def invoke(self, function: str) -> None:
         if function not in self.functions:
             self.functions.append(function)
+
+    def unknown_api(self, st: TaskState, service: str, api: str, known: str) -> None:
+        self.fail(st, ("Resource",), f"unknown {service} integration {api!r}", hint=f"known: {known}")
+
+    def sync_rule(self, pattern: str, rule: str) -> None:
+        """``.sync``: Step Functions watches the job through a managed EventBridge rule."""
+        if pattern.startswith(".sync"):
+            self.grants.add(_RULE_ACTIONS, arn_sub("events", _SYNC_RULE.format(rule)))
 
     def lambda_invoke(self, st: TaskState, api: str, pattern: str) -> None:
         if api != "invoke":
@@ -193,11 +242,11 @@ class FlowPermissions:
         if isinstance(target, Entity):
             self.grants.add(("sqs:SendMessage",), self.refs.arn(target))
         elif isinstance(target, str):
-            m = re.match(r"^https://sqs\.([\w-]+)\.amazonaws\.com(?:\.cn)?/(\d+)/([\w.-]+)$", target)
-            if m is None:
+            arn = _queue_arn(target)
+            if arn is None:
                 self.fail(st, ("Parameters", "QueueUrl"), f"QueueUrl {target!r} is not an SQS queue URL")
                 return
-            self.grants.add(("sqs:SendMessage",), sub(f"arn:${{AWS::Partition}}:sqs:{m[1]}:{m[2]}:{m[3]}"))
+            self.grants.add(("sqs:SendMessage",), arn)
 
     def sns(self, st: TaskState, api: str, pattern: str) -> None:
         if api != "publish":
@@ -255,10 +304,122 @@ class FlowPermissions:
             return
         self.grants.add(("states:StartExecution",), machine)
         if pattern in (".sync", ".sync:2"):
-            # Step Functions watches the child through a managed EventBridge rule
             self.grants.add(("states:DescribeExecution", "states:StopExecution"), executions)
-            self.grants.add(("events:DescribeRule", "events:PutRule", "events:PutTargets"),
-                            arn_sub("events", "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"))
+            self.sync_rule(pattern, "StepFunctionsExecution")
+
+    # --- optimized integrations of other services (docs/compile.md, "Permissions") ------------
+
+    def apigateway(self, st: TaskState, api: str, pattern: str) -> None:
+        """``execute-api:Invoke`` on the method's ARN, built from a literal execute-api host."""
+        if api != "invoke":
+            self.unknown_api(st, "API Gateway", api, "arn:aws:states:::apigateway:invoke")
+            return
+        params = _params(st) if isinstance(_params(st), dict) else {}
+        path_kind, path = _field(st, "Path")
+        path_text = path if path_kind == "static" else params.get("Path.$") if path_kind == "dynamic" else None
+        actions: tuple[str, ...] = ("execute-api:Invoke",)
+        if isinstance(path_text, str) and "@connections" in path_text:
+            # posting to a WebSocket client is the @connections management API
+            actions += ("execute-api:ManageConnections",)
+        kind, endpoint = _field(st, "ApiEndpoint")
+        host = re.match(r"^([\w-]+)\.execute-api\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?$", endpoint) \
+            if kind == "static" and isinstance(endpoint, str) else None
+        if host is None:
+            self.broad(st, (_params_key(st), "ApiEndpoint"), actions,
+                       "the API is not named by a literal <api-id>.execute-api.<region>.amazonaws.com ApiEndpoint",
+                       hint="write ApiEndpoint as the API's execute-api host")
+            return
+        stage = _static_str(st, "Stage")
+        method = _static_str(st, "Method") or "*"
+        if stage is None:
+            # without Stage the stage may lead the Path: match any stage and any path
+            route = "*"
+        else:
+            route = path.lstrip("/") if path_kind == "static" and isinstance(path, str) else "*"
+        stage = stage or "*"
+        self.grants.add(actions, sub(f"arn:${{AWS::Partition}}:execute-api:{host[2]}:${{AWS::AccountId}}:"
+                                     f"{host[1]}/{stage}/{method}/{route}"))
+
+    def ecs(self, st: TaskState, api: str, pattern: str) -> None:
+        """``ecs:RunTask`` on the task definition; ``.sync`` also stops and describes the task."""
+        if api != "runTask":
+            self.unknown_api(st, "ECS", api, "arn:aws:states:::ecs:runTask (optionally .sync or .waitForTaskToken)")
+            return
+        definition = _static_str(st, "TaskDefinition")
+        if definition is None or "${" in definition:
+            self.broad(st, (_params_key(st), "TaskDefinition"), ("ecs:RunTask",),
+                       "the task definition is computed at run time or not a literal",
+                       hint="write TaskDefinition as a literal family[:revision] or task definition ARN")
+        else:
+            self.grants.add(("ecs:RunTask",), _task_definition_arn(definition))
+        if pattern.startswith(".sync"):
+            # task ids are known only at run time (AWS documents "*"; Step Functions can
+            # stop only the tasks it started)
+            self.grants.add(("ecs:DescribeTasks", "ecs:StopTask"), ANY)
+            self.sync_rule(pattern, "ECSTask")
+        overrides = (_params(st) or {}).get("Overrides") if isinstance(_params(st), dict) else None
+        for key in ("TaskRoleArn", "ExecutionRoleArn"):
+            role = overrides.get(key) if isinstance(overrides, dict) else None
+            if isinstance(role, str) and role.startswith("arn:") and "${" not in role:
+                self.grants.add(("iam:PassRole",), role)
+        self.report.at_state(st, (_params_key(st), "TaskDefinition"), BROAD_GRANT,
+                             "running the task passes the task definition's task and execution roles, and "
+                             "compile cannot see them to grant iam:PassRole",
+                             hint="grant iam:PassRole on those roles to the state machine yourself",
+                             severity="warning")
+
+    def batch(self, st: TaskState, api: str, pattern: str) -> None:
+        """AWS Batch: ``"*"`` as AWS documents it (job ids exist only at run time)."""
+        if api != "submitJob":
+            self.unknown_api(st, "Batch", api, "arn:aws:states:::batch:submitJob (optionally .sync)")
+            return
+        self.grants.add(("batch:SubmitJob",), ANY)
+        if pattern.startswith(".sync"):
+            self.grants.add(("batch:DescribeJobs", "batch:TerminateJob"), ANY)
+            self.sync_rule(pattern, "BatchJobs")
+
+    def mediaconvert(self, st: TaskState, api: str, pattern: str) -> None:
+        """MediaConvert: ``"*"`` as AWS documents it, and ``iam:PassRole`` on the job's Role."""
+        if api != "createJob":
+            self.unknown_api(st, "MediaConvert", api, "arn:aws:states:::mediaconvert:createJob (optionally .sync)")
+            return
+        self.grants.add(("mediaconvert:CreateJob",), ANY)
+        if pattern.startswith(".sync"):
+            self.grants.add(("mediaconvert:CancelJob", "mediaconvert:GetJob"), ANY)
+            self.sync_rule(pattern, "MediaConvertJob")
+        role = _static_str(st, "Role")
+        if role is not None and role.startswith("arn:") and "${" not in role:
+            self.grants.add(("iam:PassRole",), role)
+        else:
+            self.broad(st, (_params_key(st), "Role"), ("iam:PassRole",), "the job's Role is not a literal ARN",
+                       hint="write Role as the literal ARN of the MediaConvert role")
+
+    def bedrock(self, st: TaskState, api: str, pattern: str) -> None:
+        """``bedrock:InvokeModel`` on the model (and the models a cross-region profile routes to)."""
+        if api != "invokeModel":
+            self.unknown_api(st, "Bedrock", api, "arn:aws:states:::bedrock:invokeModel")
+            return
+        model = _static_str(st, "ModelId")
+        if model is None or "${" in model:
+            self.broad(st, (_params_key(st), "ModelId"), ("bedrock:InvokeModel",),
+                       "the model is computed at run time", hint="write ModelId as a literal model id or ARN")
+        else:
+            for arn in _bedrock_model_arns(model):
+                self.grants.add(("bedrock:InvokeModel",), arn)
+        params = _params(st)
+        for key, action in (("Input", "s3:GetObject"), ("Output", "s3:PutObject")):
+            where = params.get(key) if isinstance(params, dict) else None
+            if not isinstance(where, dict):
+                continue
+            uri = where.get("S3Uri")
+            m = re.match(r"^s3://([a-z0-9][a-z0-9.-]+)/(.+)$", uri) if isinstance(uri, str) else None
+            if m is None or "*" in m[2]:
+                self.broad(st, (_params_key(st), key), (action,), f"the {key} object is computed at run time",
+                           hint=f"write {key}.S3Uri as a literal s3://bucket/key")
+            else:
+                self.grants.add((action,), sub(f"arn:${{AWS::Partition}}:s3:::{m[1]}/{m[2]}"))
+
+    # --- AWS SDK integrations -------------------------------------------------------------------
 
     def aws_sdk(self, st: TaskState, api: str, pattern: str) -> None:
         service, _, call = api.partition(":")
@@ -270,18 +431,26 @@ class FlowPermissions:
         actions = _S3_ACTIONS.get(call) if service == "s3" else None
         actions = actions or (f"{prefix}:{call[0].upper()}{call[1:]}",)
         params = _params(st)
-        targets = list(_placeholders(params, self.refs))
-        literal_arns = [v for v in _strings(params) if v.startswith("arn:")]
-        if not targets and not literal_arns:
-            self.fail(st, (_params_key(st),), f"cannot tell which resource {service}:{call} acts on",
-                      hint="name the app resource with a ${Name} placeholder (or write its ARN) in the parameters")
-            return
-        object_level = service == "s3" and isinstance(params, dict) and ("Key" in params or "Key.$" in params)
+        kind = _SDK_KINDS.get(prefix)
+        targets = [e for e in _placeholders(params, self.refs) if e.kind == kind]
+        if prefix == "states" and _names_own_state_machine(params):
+            targets.append(Entity("flow", self.flow.name))  # e.g. listExecutions of this very flow
+        literal_arns = [v for v in _strings(params) if v.startswith("arn:") and "${" not in v
+                        and v.split(":")[2:3] == [prefix]]
+        object_level = prefix == "s3" and isinstance(params, dict) and ("Key" in params or "Key.$" in params)
         for e in targets:
             for resource in self._sdk_resources(e, actions, object_level, params):
                 self.grants.add(actions, resource)
         for arn in literal_arns:
             self.grants.add(actions, arn)
+        if targets or literal_arns:
+            return
+        named = _sdk_literal_resources(prefix, actions, params)
+        if named:
+            for resource in named:
+                self.grants.add(actions, resource)
+            return
+        self.broad(st, (_params_key(st),), actions, f"no resource of {service}:{call} is named in the parameters")
 
     def _sdk_resources(self, e: Entity, actions: tuple[str, ...], object_level: bool, params: Any) -> list[CFN]:
         if e.kind == "bucket":
@@ -292,6 +461,56 @@ class FlowPermissions:
         if e.kind == "table" and isinstance(params, dict) and ("IndexName" in params or "IndexName.$" in params):
             return [self.refs.arn(e), sub("${TableArn}/index/*", {"TableArn": get_att(e.name, "Arn")})]
         return [self.refs.arn(e)]
+
+    # --- Distributed Map --------------------------------------------------------------------------
+
+    def distributed_map(self, st: MapState) -> None:
+        """Child executions of the flow's own state machine, and the S3 reads and writes of
+        ItemReader and ResultWriter (AWS's "IAM policies for using Distributed Map states")."""
+        name = self.flow.name
+        self.grants.add(("states:StartExecution",), self.refs.arn(Entity("flow", name)))
+        self.grants.add(("states:DescribeExecution", "states:StopExecution"),
+                        arn_sub("states", "execution:${AWS::StackName}-" + name + "/*"))
+        reader, writer = st.item_reader, st.result_writer
+        if isinstance(reader, dict):
+            resource = reader.get("Resource")
+            call = resource.rsplit(":", 1)[-1] if isinstance(resource, str) else ""
+            if call in ("listObjectsV2", "listObjects"):
+                self.map_bucket(st, "ItemReader", reader, ("s3:ListBucket",), objects=False)
+            else:
+                self.map_bucket(st, "ItemReader", reader, ("s3:GetObject",), objects=True)
+        if isinstance(writer, dict) and ("Resource" in writer or _map_params(st, writer) is not None):
+            self.map_bucket(st, "ResultWriter", writer, _RESULT_WRITER_ACTIONS, objects=True)
+
+    def map_bucket(self, st: MapState, field: str, config: dict[str, Any], actions: tuple[str, ...],
+                   *, objects: bool) -> None:
+        params = _map_params(st, config)
+        key = "Arguments" if "Arguments" in config else "Parameters"
+        where: tuple[str | int, ...] = (field, key, "Bucket")
+        bucket = params.get("Bucket") if isinstance(params, dict) else None
+        computed = not isinstance(bucket, str) or (st.query_language == JSONATA and bucket.strip().startswith("{%"))
+        if computed:
+            self.broad(st, where, actions, f"the {field} bucket is computed at run time",
+                       hint="write Bucket: ${Bucket} (an app bucket) or a literal bucket name")
+            return
+        resolved = self.resolve_value(st, where, bucket, "bucket")
+        if resolved is None:
+            return
+        if isinstance(resolved, Entity):
+            name: CFN = bucket_name(self.refs.app.name, resolved.name)
+        else:
+            name = resolved
+        suffix = ""
+        if objects:
+            literal = params.get("Key" if field == "ItemReader" else "Prefix")
+            if isinstance(literal, str) and "${" not in literal and "*" not in literal \
+                    and not literal.strip().startswith("{%") and literal:
+                suffix = "/" + literal.strip("/") + ("" if field == "ItemReader" else "/*")
+            else:
+                suffix = "/*"
+        self.grants.add(actions, sub("arn:${AWS::Partition}:s3:::${BucketName}" + suffix,
+                                     {"BucketName": name}) if isinstance(name, dict)
+                        else sub(f"arn:${{AWS::Partition}}:s3:::{name}{suffix}"))
 
     # --- parameters -------------------------------------------------------------------------
 
@@ -308,7 +527,7 @@ class FlowPermissions:
             return None
         return self.resolve_value(st, where, value, kind)
 
-    def resolve_value(self, st: TaskState, where: tuple[Any, ...], value: Any, kind: str) -> Entity | str | None:
+    def resolve_value(self, st: State, where: tuple[Any, ...], value: Any, kind: str) -> Entity | str | None:
         if not isinstance(value, str):
             self.fail(st, where, f"expected a string, not {type(value).__name__}")
             return None
@@ -351,6 +570,84 @@ def _field(st: TaskState, key: str) -> tuple[str, Any]:
     if f"{key}.$" in params:
         return "dynamic", None
     return "missing", None
+
+
+def _static_str(st: TaskState, key: str) -> str | None:
+    """Parameter ``key`` when it is a static string (not a path, not a JSONata expression)."""
+    kind, value = _field(st, key)
+    return value if kind == "static" and isinstance(value, str) and value else None
+
+
+def _map_params(st: MapState, config: dict[str, Any]) -> Any:
+    value = config.get("Arguments") if st.query_language == JSONATA else config.get("Parameters")
+    return value if value is not None else config.get("Parameters", config.get("Arguments"))
+
+
+def _names_own_state_machine(params: Any) -> bool:
+    """Whether a parameter is the running state machine's own ARN (``$$.StateMachine.Id``)."""
+    if not isinstance(params, dict):
+        return False
+    own = {"$$.StateMachine.Id", "{%$states.context.StateMachine.Id%}"}
+    return any(isinstance(v, str) and v.replace(" ", "") in own for k, v in params.items()
+               if k.endswith(".$") or (isinstance(v, str) and v.strip().startswith("{%")))
+
+
+def _queue_arn(url: str) -> CFN | None:
+    m = re.match(r"^https://sqs\.([\w-]+)\.amazonaws\.com(?:\.cn)?/(\d+)/([\w.-]+)$", url)
+    return None if m is None else sub(f"arn:${{AWS::Partition}}:sqs:{m[1]}:{m[2]}:{m[3]}")
+
+
+def _task_definition_arn(definition: str) -> CFN:
+    """An ECS task definition (``family``, ``family:revision`` or its ARN) as IAM resources;
+    without a revision, every revision of the family (RunTask takes the latest)."""
+    if definition.startswith("arn:"):
+        return definition if re.search(r":\d+$", definition) else definition + ":*"
+    family, _, revision = definition.partition(":")
+    return arn_sub("ecs", f"task-definition/{family}:{revision or '*'}")
+
+
+def _bedrock_model_arns(model: str) -> list[CFN]:
+    """The ARNs ``bedrock:InvokeModel`` needs for a ModelId: a foundation model's, or a
+    cross-region inference profile's and those of the foundation model it routes to in any
+    region (``us.``, ``eu.``, ``global.`` ... profiles)."""
+    if model.startswith("arn:"):
+        m = re.match(r"^arn:[\w-]+:bedrock:[^:]*:[^:]*:inference-profile/([\w-]+)\.(\w[\w.:-]*)$", model)
+        if m and m[1] in _PROFILE_GEOGRAPHIES:
+            return [model, sub(f"arn:${{AWS::Partition}}:bedrock:*::foundation-model/{m[2]}")]
+        return [model]
+    geography, _, rest = model.partition(".")
+    if geography in _PROFILE_GEOGRAPHIES and "." in rest:
+        return [arn_sub("bedrock", f"inference-profile/{model}"),
+                sub(f"arn:${{AWS::Partition}}:bedrock:*::foundation-model/{rest}")]
+    return [sub(f"arn:${{AWS::Partition}}:bedrock:${{AWS::Region}}::foundation-model/{model}")]
+
+
+def _sdk_literal_resources(prefix: str, actions: tuple[str, ...], params: Any) -> list[CFN]:
+    """The narrowest resources an AWS SDK call's literal (non-ARN) names give: a DynamoDB
+    TableName, an S3 Bucket (and Key), an SQS QueueUrl, a Lambda FunctionName."""
+    if not isinstance(params, dict):
+        return []
+
+    def literal(key: str) -> str | None:
+        value = params.get(key)
+        return value if isinstance(value, str) and value and "${" not in value and "{%" not in value else None
+
+    if prefix == "dynamodb" and (table := literal("TableName")):
+        table_arn = arn_sub("dynamodb", f"table/{table}")
+        if "IndexName" in params or "IndexName.$" in params:
+            return [table_arn, arn_sub("dynamodb", f"table/{table}/index/*")]
+        return [table_arn]
+    if prefix == "s3" and (bucket := literal("Bucket")):
+        if set(actions) <= _S3_BUCKET_LEVEL or not ("Key" in params or "Key.$" in params):
+            return [sub(f"arn:${{AWS::Partition}}:s3:::{bucket}")]
+        key = literal("Key")
+        return [sub(f"arn:${{AWS::Partition}}:s3:::{bucket}/{key if key and '*' not in key else '*'}")]
+    if prefix == "sqs" and (url := literal("QueueUrl")):
+        queue_arn = _queue_arn(url)
+        return [queue_arn] if queue_arn is not None else []
+    if prefix == "lambda" and (function := literal("FunctionName")):
+        return [arn_sub("lambda", f"function:{function}")]
+    return []
 
 
 def _strings(value: Any) -> Iterator[str]:
