@@ -35,8 +35,9 @@ from flowengine.dsl.app import SUBSTITUTION
 from flowengine.model.app import Flow, Function
 from flowengine.model.asl import ABSENT, JSONATA, MapState, State, TaskState
 
-#: An integration ARN: ``arn:aws:states:::svc:api`` or its region/account-qualified form.
-_INTEGRATION = re.compile(r"^arn:[\w-]+:states:(?:[a-z]{2}(?:-[a-z]+)+-\d+)?:(?:\d{12})?:(?P<service>[\w-]+):(?P<rest>.+)$")
+#: An integration ARN: ``arn:aws:states:::svc:api``, also region/account-qualified, and with
+#: the partition as a ``${Partition}`` DefinitionSubstitution.
+_INTEGRATION = re.compile(r"^arn:(?:[\w-]+|\$\{\w+\}):states:(?:[a-z]{2}(?:-[a-z]+)+-\d+)?:(?:\d{12})?:(?P<service>[\w-]+):(?P<rest>.+)$")
 _PATTERNS = (".sync:2", ".sync", ".waitForTaskToken")
 _WHOLE_PLACEHOLDER = re.compile(r"^\$\{([^}]+)\}$")
 #: What a grant on every resource is written as.
