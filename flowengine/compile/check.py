@@ -51,6 +51,16 @@ def check_template(template: dict[str, Any], *, region: str = "us-east-1") -> li
 # --- 1. semantics --------------------------------------------------------------------------------
 
 
+def _derived_policies(resource: dict[str, Any], policies: Any) -> list[Any]:
+    """A resource's policies without the ones its flow declared (``Metadata.flowengine.declared_policies``)."""
+    if not isinstance(policies, list):
+        return []
+    meta = resource.get("Metadata")
+    mine = meta.get("flowengine") if isinstance(meta, dict) else None
+    declared = mine.get("declared_policies") if isinstance(mine, dict) else None
+    return policies[: len(policies) - declared] if isinstance(declared, int) and 0 < declared <= len(policies) else policies
+
+
 def semantic_problems(sam: dict[str, Any]) -> list[str]:
     out: list[str] = []
     resources = sam.get("Resources") or {}
@@ -88,7 +98,9 @@ def semantic_problems(sam: dict[str, Any]) -> list[str]:
                 if resource.endswith(_STANDARD_ONLY) or ":activity:" in resource:
                     out.append(f"{lid}: EXPRESS workflows do not support {resource!r}")
         if kind in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine"):
-            for policy in props.get("Policies") or []:
+            # least privilege holds for what compile derives; a flow's declared policies (the last
+            # ones, counted in its Metadata) are its author's
+            for policy in _derived_policies(res or {}, props.get("Policies") or []):
                 for st in (policy.get("Statement") or []) if isinstance(policy, dict) else []:
                     actions = st.get("Action") if isinstance(st, dict) else None
                     actions = [actions] if isinstance(actions, str) else actions or []

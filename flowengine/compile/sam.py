@@ -19,6 +19,7 @@ with its generated companions right after it, keys in a fixed order.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import os
@@ -32,7 +33,7 @@ from flowengine.compile._events import TriggerCompiler, TriggerPlan
 from flowengine.compile._iam import LOGGING_ACTIONS, FlowPermissions, function_policies, policy_document
 from flowengine.compile._refs import ALIAS, Refs
 from flowengine.compile._report import (
-    BAD_HOOK, BAD_RESOURCE, CODE_MISSING, LAMBDA_LIMIT, NAME_CLASH, NO_ROLLOUT_CONFIG, ROLLOUT_ROUNDED,
+    BAD_HOOK, BAD_RESOURCE, CODE_MISSING, LAMBDA_LIMIT, NAME_CLASH, NO_PERMISSIONS, NO_ROLLOUT_CONFIG, ROLLOUT_ROUNDED,
     UNKNOWN_REFERENCE, UNKNOWN_SUBSTITUTION, VISIBILITY_RAISED, WRONG_KIND, Reporter,
 )
 from flowengine.dsl.app import SUBSTITUTION, LoadedApp, substitution_names
@@ -594,7 +595,10 @@ class _Compiler:
         substitutions = self.substitutions(flow)
         if substitutions:
             props["DefinitionSubstitutions"] = substitutions
+        derived_from = len(self.report.diagnostics)
         policies = FlowPermissions(flow, self.refs, self.report).policies()
+        if flow.policies:
+            self.declared_responsibility(derived_from)
         extra: list[tuple[str, dict[str, Any]]] = []
         if flow.logging:
             logs = f"{flow.name}Logs"
@@ -609,14 +613,53 @@ class _Compiler:
             policies.append(policy_document([{"Effect": "Allow", "Action": list(LOGGING_ACTIONS), "Resource": "*"}]))
         if flow.tracing:
             props["Tracing"] = {"Enabled": True}  # SAM adds AWSXrayWriteOnlyAccess
-        props["Policies"] = policies
+        declared = [p for p in self.declared_policies(flow) if p not in policies]
+        props["Policies"] = policies + declared
         events = plan.flow_events.get(flow.name)
         if events:
             props["Events"] = events
-        self.add(flow.name, {"Type": "AWS::Serverless::StateMachine", "Properties": props}, ptr)
+        machine: dict[str, Any] = {"Type": "AWS::Serverless::StateMachine", "Properties": props}
+        if declared:
+            # the last N policies are the flow's own: import gives back these, not the derived ones
+            machine["Metadata"] = {"flowengine": {"declared_policies": len(declared)}}
+        self.add(flow.name, machine, ptr)
         for logical_id, resource in extra + plan.flow_resources.get(flow.name, []):
             self.add(logical_id, resource, ptr)
         self.output(f"{flow.name}Arn", f"state machine of flow {flow.name}", ref(flow.name))
+
+    def declared_responsibility(self, since: int) -> None:
+        """A flow that declares ``policies:`` takes responsibility for what compile cannot
+        derive: the FE807 errors its definition raised (from ``since`` on) become warnings."""
+        for i in range(since, len(self.report.diagnostics)):
+            d = self.report.diagnostics[i]
+            if d.code == NO_PERMISSIONS and d.severity == "error":
+                self.report.diagnostics[i] = dataclasses.replace(
+                    d, severity="warning",
+                    message=f"{d.message}; its permissions come from the flow's declared policies, which compile "
+                            "did not check",
+                    hint="make sure policies: grants what this state calls")
+
+    def declared_policies(self, flow: Flow) -> list[Any]:
+        """The flow's ``policies:`` as CloudFormation values: ``${X}`` placeholders become the
+        ``Ref``/``Fn::GetAtt``/``Fn::Sub`` that :class:`Refs` resolves them to."""
+        raw = self.raw.get("flows")
+        raw_flow = raw.get(flow.name) if isinstance(raw, dict) else None
+        written = raw_flow.get("policies") if isinstance(raw_flow, dict) else None
+        base: tuple[Any, ...] = ("flows", flow.name, "policies")
+        out = []
+        for i, policy in enumerate(flow.policies):
+            ptr = base + (i,) if isinstance(written, list) else base
+            out.append(self.policy_value(policy, ptr, f"the policies of flow {flow.name}"))
+        return out
+
+    def policy_value(self, value: Any, ptr: tuple[Any, ...], what: str) -> Any:
+        if isinstance(value, str):
+            return self.substitute(value, ptr, what) if "${" in value else value
+        if isinstance(value, dict):
+            return {k: self.policy_value(v, ptr + (k,), what) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.policy_value(v, ptr + (i,), what) for i, v in enumerate(value)]
+        return value
 
     def substitutions(self, flow: Flow) -> dict[str, Any]:
         out: dict[str, Any] = {}

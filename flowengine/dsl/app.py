@@ -393,6 +393,7 @@ class _AppBuilder:
             type="EXPRESS" if kind == "EXPRESS" else "STANDARD",
             logging=raw.get("logging") is True,
             tracing=raw.get("tracing") is True,
+            policies=flow_policies(raw.get("policies")),
             loc=self.loc(ptr),
         )
 
@@ -446,6 +447,16 @@ class _AppBuilder:
             name=_str(raw, "name", f"{source or 'trigger'}{index + 1}"),
             loc=self.loc(("triggers", index)),
         )
+
+
+def flow_policies(raw: Any) -> tuple[Any, ...]:
+    """A flow's ``policies:`` as a tuple: one policy (a string or a mapping) or a list of them,
+    as SAM's ``Policies`` takes them (anything else is the validator's to report)."""
+    if isinstance(raw, list):
+        return tuple(p for p in raw if isinstance(p, (str, dict)))
+    if isinstance(raw, (str, dict)):
+        return (raw,)
+    return ()
 
 
 _ROLLOUT_TEXT = re.compile(r"^(canary|linear)\s+(\d+)%\s+every\s+(\S+)$")

@@ -241,6 +241,8 @@ def _flow(flow: Flow, functions: set[str], definition_file: str | None) -> tuple
         out["logging"] = True
     if flow.tracing:
         out["tracing"] = True
+    if flow.policies:
+        out["policies"] = list(flow.policies)
     if definition_file is not None:
         out["definition_file"] = definition_file
         return out, True

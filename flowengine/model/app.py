@@ -96,7 +96,13 @@ class Trigger:
 
 @dataclass(frozen=True, slots=True)
 class Flow:
-    """A state machine of the app.  ``asl`` is the canonical ASL dict, exactly what compiles."""
+    """A state machine of the app.  ``asl`` is the canonical ASL dict, exactly what compiles.
+
+    ``policies`` are the permissions the author declares for the state machine on top of what
+    compile derives from the definition, each as SAM's ``Policies`` property takes it (a managed
+    policy name or ARN, a SAM policy template, a policy document), ``${X}`` placeholders
+    unresolved.  The local engine does not read them.
+    """
 
     name: str
     definition: StateMachine
@@ -104,6 +110,7 @@ class Flow:
     type: Literal["STANDARD", "EXPRESS"] = "STANDARD"
     logging: bool = False
     tracing: bool = False
+    policies: tuple[Any, ...] = ()
     loc: Loc = field(default_factory=Loc)
 
 

@@ -39,6 +39,7 @@ from flowengine.model.app import RESOURCE_KINDS, App
 from flowengine.model.diagnostics import Diagnostic
 from flowengine.validate._common import Reporter, article, describe, did_you_mean, is_int, is_num, json_type, machines, shorten
 from flowengine.validate.expressions import path_problem
+from flowengine.validate.policies import check_policies
 
 # --- the tables (docs/app-file.md; kept equal to app.schema.json by a test) -------------------
 
@@ -53,7 +54,7 @@ RESOURCE_KEYS: dict[str, tuple[str, ...]] = {
     "event_bus": (),
 }
 DEAD_LETTER_KEYS = ("queue", "max_receive_count")
-FLOW_KEYS = ("type", "timeout", "logging", "tracing", "definition", "definition_file")
+FLOW_KEYS = ("type", "timeout", "logging", "tracing", "definition", "definition_file", "policies")
 TRIGGER_OPTIONS: dict[str, tuple[str, ...]] = {
     "bucket": ("events", "prefix", "suffix", "via_eventbridge"),
     "queue": ("batch_size", "batching_window", "report_batch_item_failures"),
@@ -470,6 +471,8 @@ def _flows(a: _App) -> None:
                 _want(a, kptr, value, "mapping", "definition", hint="write the ASL (StartAt, States) as a mapping")
             elif key == "definition_file":
                 _want(a, kptr, value, "string", "definition_file", hint="a path relative to the app file")
+            elif key == "policies":
+                check_policies(a.rep, kptr, value, _policy_placeholders(a))
         sources = [k for k in ("definition", "definition_file") if k in f] + (["inline ASL"] if inline else [])
         if len(sources) > 1:
             where = ptr + (sources[1],) if sources[1] != "inline ASL" else ptr + (inline[0],)
@@ -486,6 +489,17 @@ def _flows(a: _App) -> None:
         _flow_references(a, rep, name)
         if flow.type == "EXPRESS":
             _express(a, rep, name)
+
+
+def _policy_placeholders(a: _App) -> dict[str, str]:
+    """What ``${X}`` may name in a flow's policies: ``X`` and ``XArn`` of everything the app
+    names (compile resolves them as docs/app-file.md tables)."""
+    names: dict[str, str] = {}
+    for section, items in (("function", a.app.functions), ("flow", a.app.flows), ("resource", a.app.resources)):
+        for n in items:
+            names.setdefault(n, f"{section} {n}")
+            names.setdefault(n + "Arn", f"{section} {n}")
+    return names
 
 
 def _value_at(view: Any, ptr: Pointer) -> Any:
