@@ -41,10 +41,9 @@ from flowengine.dsl.durations import seconds
 from flowengine.errors import OutputExistsError, ValidationError
 from flowengine.model.app import App, Flow, Function, Resource
 from flowengine.model.diagnostics import Diagnostic
+from flowengine.model.runtimes import HANDLER_MAX_LENGTH, is_python, python_module, stage
 
 TRANSFORM = "AWS::Serverless-2016-10-31"
-#: Lambda's Python runtimes that accept new functions.
-PYTHON_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
 #: Environment variable names Lambda reserves.
 RESERVED_ENV = frozenset({
     "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
@@ -479,20 +478,25 @@ class _Compiler:
              "timeout must be whole seconds from 1s to 900s (15m), Lambda's limit"),
             ("memory", lambda v: _is_int(v) and 128 <= v <= 10240, "memory must be an integer from 128 to 10240 (MB)"),
             ("concurrency", lambda v: _is_int(v) and v >= 0, "concurrency must be an integer ≥ 0"),
-            ("runtime", lambda v: v in PYTHON_RUNTIMES,
-             f"runtime must be a Lambda Python runtime that takes new functions: {', '.join(PYTHON_RUNTIMES)}"),
+            ("runtime", lambda v: isinstance(v, str) and stage(v) in ("supported", "deprecated"),
+             "runtime must be a Lambda runtime that takes new functions"),
         )
         for key, ok, message in checks:
             found = self.setting(fn.name, key)
             if found is not None and not ok(found[0]):
                 self.report.at(found[1], LAMBDA_LIMIT, message + f" (got {found[0]!r})")
-        if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", fn.handler or ""):
+        handler = fn.handler or ""
+        if not is_python(fn.runtime):  # kept as written: Node.js, Java ... name their handlers their own way
+            if not handler or len(handler) > HANDLER_MAX_LENGTH or re.search(r"\s", handler):
+                self.report.at(("functions", fn.name, "handler"), LAMBDA_LIMIT,
+                               f"handler {handler!r} is not a handler Lambda takes (1 to 128 characters, no spaces)")
+        elif python_module(handler) is None or len(handler) > HANDLER_MAX_LENGTH:
             self.report.at(("functions", fn.name, "handler"), LAMBDA_LIMIT,
                            f"handler {fn.handler!r} is not 'module.function'")
 
     def code_dir(self, fn: Function) -> str:
         raw = self.raw_function(fn.name)
-        module_parts = fn.module.split(".") if fn.module else []
+        module_parts = fn.module.split(".") if fn.module and is_python(fn.runtime) else []
         if "code_uri" in raw and isinstance(raw["code_uri"], str):
             path = os.path.normpath(os.path.join(self.app_dir, raw["code_uri"]))
             where: tuple[Any, ...] = ("functions", fn.name, "code_uri")

@@ -40,6 +40,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ from flowengine.errors import LoadError
 from flowengine.model.app import App, Flow, Function, Resource, Rollout, Trigger
 from flowengine.model.asl import Loc
 from flowengine.model.diagnostics import Diagnostic, Span
+from flowengine.model.runtimes import LAMBDA_RUNTIMES, stage
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
@@ -250,6 +252,7 @@ class _TemplateBuilder:
         self.resources: dict[str, Resource] = {}
         self.flows: dict[str, Flow] = {}
         self.unloaded: set[str] = set()  # flows whose definition could not be read
+        self.old_runtimes: set[str] = set()  # Python runtimes Lambda no longer takes, reported once each
         #: a function's name: its FunctionName when that is a plain name, else its logical id
         self.fn_names: dict[str, str] = {}
         values = self._parameters()
@@ -670,6 +673,15 @@ class _TemplateBuilder:
             self.report("FE908", f"function '{rid}' runs {runtime}: flowengine runs Python handlers only",
                         pp + ("Runtime",) if "Runtime" in _props(raw) else pp,
                         hint="mock the Tasks that call it (flowengine mocks scaffold); invoking it fails", severity="warning")
+        elif stage(runtime) == "blocked" and runtime not in self.old_runtimes:
+            self.old_runtimes.add(runtime)
+            here = sys.version_info
+            self.report("FE908", f"function '{rid}' runs {runtime}, which Lambda no longer accepts for new functions "
+                        f"(since {LAMBDA_RUNTIMES[runtime].block_create}); locally it, and every function on "
+                        f"{runtime}, runs on this interpreter (Python {here.major}.{here.minor})",
+                        pp + ("Runtime",) if "Runtime" in _props(raw) else pp,
+                        hint="test the code on a runtime Lambda supports before deploying (flowengine import "
+                        "writes one)", severity="warning")
         code_dir = self._code_dir(rid, props, pp, serverless, runtime, handler, python)
         origin.code_dir = code_dir
         origin.inline = code_dir is not None and code_dir.startswith(_inline_root())

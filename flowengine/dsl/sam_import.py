@@ -52,6 +52,7 @@ from flowengine.dsl.substitutions import load_definition_text
 from flowengine.errors import LoadError
 from flowengine.model.app import RESOURCE_KINDS, App, Flow, Function, Resource, Rollout, Trigger
 from flowengine.model.diagnostics import Diagnostic
+from flowengine.model.runtimes import LAMBDA_RUNTIMES, is_python, replacement, stage
 
 TRANSFORM = "AWS::Serverless-2016-10-31"
 #: Template resource types that become app resources, and their kind.
@@ -276,7 +277,7 @@ class _Importer:
         for key, app_key in (("Runtime", "runtime"), ("Timeout", "timeout"), ("MemorySize", "memory")):
             if key in self.globals_fn:
                 value = self.value(self.globals_fn[key], ("Globals", "Function", key))
-                found[app_key] = _int(value) if app_key != "runtime" else value
+                found[app_key] = _int(value) if app_key != "runtime" else self.runtime(str(value), "", quiet=True)
         return found or None
 
     def module_clashes(self, functions: dict[str, Function]) -> None:
@@ -571,9 +572,7 @@ class _Importer:
 
         handler = self.value(props.get("Handler", ""), base + ("Handler",), context="literal")
         runtime = str(self.value(props.get("Runtime", "python3.12"), base + ("Runtime",), context="literal"))
-        if not runtime.startswith("python"):
-            self.warn(f"{lid}: runtime {runtime}: flowengine runs Python handlers only (mock this function "
-                      "locally), and compile refuses the runtime (FE811)")
+        runtime = self.runtime(runtime, lid if "Runtime" in raw_props else "Globals.Function")
         code = props.get("CodeUri")
         if isinstance(code, str) and not code.startswith("s3://"):
             where = os.path.normpath(os.path.join(self.template_dir, code))
@@ -609,6 +608,35 @@ class _Importer:
             name=lid, handler=str(handler), runtime=runtime, timeout_seconds=number("Timeout", 3) or 3,
             memory_mb=number("MemorySize", 128) or 128, concurrency=number("ReservedConcurrentExecutions", None),
             rollout=rollout, environment=environment, reads=tuple(reads), writes=tuple(writes))
+
+    def runtime(self, runtime: str, who: str, *, quiet: bool = False) -> str:
+        """The runtime an app file takes for ``runtime``: one Lambda no longer accepts for new
+        functions becomes the oldest of its language that Lambda has not deprecated (the
+        smallest step, said in the report: the code is to be tested on it); the others are
+        carried over, with a note where Lambda has deprecated them or flowengine runs them
+        only mocked.  ``who`` names the function (or ``Globals.Function``) in the notes."""
+        where = stage(runtime)
+        note = (lambda message: None) if quiet else self.warn
+        if where is None:
+            note(f"{who}: runtime {runtime} is not a Lambda runtime; carried over as written")
+            return runtime
+        info = LAMBDA_RUNTIMES[runtime]
+        if where == "blocked":
+            successor = replacement(runtime)
+            if successor is not None:
+                note(f"{who}: runtime {runtime} is no longer accepted by Lambda (no new functions since "
+                     f"{info.block_create}); imported as {successor}: test the code on it")
+                runtime = successor
+            else:
+                note(f"{who}: runtime {runtime} is no longer accepted by Lambda (no new functions since "
+                     f"{info.block_create}); carried over as written")
+        elif where == "deprecated":
+            note(f"{who}: runtime {runtime} is deprecated by Lambda since {info.deprecated}, which refuses new "
+                 f"functions on it from {info.block_create}; carried over (move to {replacement(runtime)} soon)")
+        if not is_python(runtime):
+            note(f"{who}: runtime {runtime}: flowengine runs Python handlers only, so this function runs locally "
+                 "only when mocked; compile keeps its runtime, CodeUri and Handler")
+        return runtime
 
     def rollout(self, lid: str, props: dict[str, Any], base: Pointer) -> Rollout | None:
         alias = props.get("AutoPublishAlias")

@@ -234,8 +234,11 @@ def import_handler(spec: str, code_paths: tuple[str, ...] | list[str], function:
     too, located in the user's file.
     """
     module_name, _, attr = spec.rpartition(".")
+    # As Lambda's Python runtime: ``dir/module`` is the module ``dir.module``, and a file name that
+    # is no identifier (``buy-sell.py``) imports under that name.
+    module_name = module_name.replace("/", ".")
     who = f"function '{function}' " if function else ""
-    if not module_name or not attr:
+    if not module_name or not attr or "" in module_name.split("."):
         raise HandlerError(f"the handler of {who}must be 'module.function', got {spec!r}")
     roots = [os.path.abspath(p) for p in code_paths]
 

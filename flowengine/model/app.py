@@ -56,7 +56,8 @@ class Function:
 
     @property
     def module(self) -> str:
-        return self.handler.rpartition(".")[0]
+        """The module Lambda's Python runtime imports: ``src/app.handler`` → ``src.app``."""
+        return self.handler.rpartition(".")[0].replace("/", ".")
 
     @property
     def attribute(self) -> str:

@@ -13,14 +13,16 @@ FE608 bad name, FE609 name used twice, FE610 Task ``Function:`` names no functio
 target or rollout hook names no flow/function, FE614 trigger without exactly one source,
 FE615 trigger without exactly one target, FE616 bad schedule expression, FE617 Express-only
 restriction, FE618 event loop, FE619 reads/writes/dead_letter name no resource, FE623 bad
-rollout, FE624 bad event pattern or filter policy, FE625 conflicting flow definitions,
-FE626 bad table key.
+rollout, FE624 bad event pattern, filter policy or filter, FE625 conflicting flow definitions,
+FE626 bad table key, FE628 (warning) a runtime Lambda has deprecated or flowengine runs only
+mocked.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
+import sys
 from typing import Any
 
 import networkx as nx
@@ -35,8 +37,10 @@ from flowengine.dsl.app import (
 )
 from flowengine.dsl.durations import is_duration, parse_duration
 from flowengine.dsl.source import Pointer
+from flowengine.dsl.streams import MAX_STREAM_BATCH_SIZE, STARTING_POSITIONS, STREAM_VIEW_TYPES, view_type
 from flowengine.model.app import RESOURCE_KINDS, App
 from flowengine.model.diagnostics import Diagnostic
+from flowengine.model.runtimes import HANDLER_MAX_LENGTH, LAMBDA_RUNTIMES, is_python, python_module, replacement, stage
 from flowengine.validate._common import Reporter, article, describe, did_you_mean, is_int, is_num, json_type, machines, shorten
 from flowengine.validate.expressions import path_problem
 from flowengine.validate.policies import check_policies
@@ -64,13 +68,14 @@ TRIGGER_OPTIONS: dict[str, tuple[str, ...]] = {
     "api": (),
 }
 TRIGGER_COMMON = ("name",)
-RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
+#: Every runtime identifier Lambda knows; which of them Lambda still takes depends on the day
+#: (flowengine.model.runtimes).
+RUNTIMES = tuple(LAMBDA_RUNTIMES)
 BUCKET_EVENTS = ("created", "removed")
 API_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 KEY_TYPES = ("S", "N", "B")
 
 _LOGICAL_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*\Z")
-_HANDLER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+\Z")
 _MISSING = object()
 
 
@@ -232,9 +237,8 @@ def _top(a: _App) -> None:
 
 def _function_field(a: _App, ptr: Pointer, key: str, value: Any) -> None:
     if key == "runtime":
-        if _want(a, ptr, value, "string", "runtime") and value not in RUNTIMES:
-            a.report("FE604", f"runtime '{shorten(value)}' is not a supported Python runtime", ptr,
-                     hint=did_you_mean(value, RUNTIMES) or "one of " + ", ".join(RUNTIMES))
+        if _want(a, ptr, value, "string", "runtime"):
+            _runtime(a, ptr, value)
     elif key == "timeout":
         _duration(a, ptr, value, "timeout", 1, 900)
     elif key == "memory":
@@ -259,6 +263,39 @@ def _function_field(a: _App, ptr: Pointer, key: str, value: Any) -> None:
         _want(a, ptr, value, "string", "code_uri")
 
 
+def _runtime(a: _App, ptr: Pointer, value: str) -> None:
+    """A runtime Lambda does not know, or no longer takes for new functions, is an error (FE604);
+    one it has deprecated, or one flowengine cannot run locally, a warning (FE628)."""
+    where = stage(value)
+    if where is None:
+        a.report("FE604", f"runtime '{shorten(value)}' is not a Lambda runtime", ptr,
+                 hint=did_you_mean(value, RUNTIMES) or "e.g. python3.12 (Lambda's runtime identifiers)")
+        return
+    info = LAMBDA_RUNTIMES[value]
+    successor = replacement(value)
+    move = f"move to {successor} and test the code on it" if successor else "move to a runtime Lambda supports"
+    if where == "blocked":
+        a.report("FE604", f"runtime {value} is no longer accepted by Lambda: it refuses new functions on it "
+                 f"since {info.block_create}", ptr, hint=move)
+        return
+    deprecated = (f"Lambda deprecated {value} on {info.deprecated} and refuses new functions on it from "
+                  f"{info.block_create}") if where == "deprecated" else None
+    if not is_python(value):
+        a.report("FE628", f"runtime {value}: flowengine runs Python handlers only, so this runs locally only when "
+                 "mocked" + (f"; {deprecated}" if deprecated else ""), ptr,
+                 hint="mock the Tasks that call it (flowengine mocks scaffold); compile keeps the runtime",
+                 severity="warning")
+    elif deprecated:
+        a.report("FE628", deprecated, ptr, hint=move, severity="warning")
+
+
+def _function_runtime(a: _App, f: dict[str, Any]) -> str:
+    """The runtime a function's handler is written for: its own, the defaults', or the default."""
+    defaults = a.doc.get("defaults")
+    runtime = f.get("runtime", defaults.get("runtime") if isinstance(defaults, dict) else None)
+    return runtime if isinstance(runtime, str) else "python3.12"
+
+
 def _functions(a: _App) -> None:
     for name, f in a.section("functions").items():
         ptr = ("functions", name)
@@ -272,7 +309,7 @@ def _functions(a: _App) -> None:
                 _unknown(a, kptr, key, FUNCTION_KEYS, f"function {name}")
             elif key == "handler":
                 if _want(a, kptr, value, "string", "handler", hint="write module.function"):
-                    _handler_form(a, kptr, value)
+                    _handler_form(a, kptr, value, _function_runtime(a, f))
             elif key in ("reads", "writes"):
                 for i, r in _names_list(a, kptr, value, key):
                     if r not in a.app.resources:
@@ -287,12 +324,31 @@ def _functions(a: _App) -> None:
                      hint="add handler: module.function (e.g. orders.handlers.validate)")
 
 
-def _handler_form(a: _App, ptr: Pointer, value: str) -> None:
-    if _HANDLER.match(value):
+def _handler_form(a: _App, ptr: Pointer, value: str, runtime: str) -> None:
+    """The handler as Lambda takes it: at most 128 characters and no whitespace for every
+    runtime; for Python, ``module.function`` as Lambda's Python runtime imports it (a file name
+    such as ``buy-sell`` or a ``dir/module`` path is fine: flowengine.model.runtimes)."""
+    if len(value) > HANDLER_MAX_LENGTH:
+        a.report("FE605", f"handler '{shorten(value)}' is longer than {HANDLER_MAX_LENGTH} characters, Lambda's limit",
+                 ptr, hint="move the module nearer the code directory's top")
+        return
+    if not is_python(runtime):
+        if not value or any(c.isspace() for c in value):
+            a.report("FE605", f"handler '{shorten(value)}' is empty or has whitespace, which Lambda refuses", ptr,
+                     hint=f"write the handler as {runtime} names it, e.g. index.handler")
+        return
+    module = python_module(value)
+    if module is not None and not ("/" in value and value.endswith(".py")):  # a file path, not a function
+        top = module.split(".")[0]
+        if top in sys.builtin_module_names:
+            a.report("FE605", f"handler module '{top}' is one of Python's built-in modules, which Lambda's Python "
+                     "runtime refuses as a handler module", ptr, hint=f"rename the module: {top}_handler.py")
         return
     hint = "write the dotted module path and the function: package.module.function"
     if ":" in value:
         hint = f"use a dot, not a colon: {value.replace(':', '.')}"
+    elif "\\" in value:
+        hint = "separate directories with / (Lambda runs on Linux): " + value.replace("\\", "/")
     elif "/" in value or value.endswith(".py") or ".py." in value:
         fixed = value.replace("/", ".").replace(".py.", ".").removesuffix(".py")
         hint = f"write a module path, not a file path: {fixed}" + ("" if "." in fixed else ".handler")

@@ -1,6 +1,8 @@
 """``check_handlers``: does each function's handler exist under the app's code paths?
 
-Nothing is imported and no handler code runs.  Modules are *located* with
+Nothing is imported and no handler code runs.  A handler names its module as Lambda's
+Python runtime imports it (``buy-sell.handler``: the file ``buy-sell.py``; ``src/app.handler``:
+``src.app``).  Modules are *located* with
 :class:`importlib.machinery.PathFinder`, one dotted segment at a time with the code paths as
 the search path (``importlib.util.find_spec`` would import, and so execute, every parent
 package), and the function is looked up in the module's source with :mod:`ast`.  A module
@@ -22,6 +24,7 @@ from typing import Any
 
 from flowengine.dsl.app import LoadedApp
 from flowengine.model.diagnostics import Diagnostic
+from flowengine.model.runtimes import is_python, python_module
 from flowengine.validate._common import Reporter, shorten
 
 
@@ -46,13 +49,16 @@ def check(loaded: LoadedApp, out: list[Diagnostic]) -> None:
     importlib.invalidate_caches()
     raw_functions = doc.get("functions")
     functions: dict[str, Any] = raw_functions if isinstance(raw_functions, dict) else {}
-    for name in app.functions:
+    for name, fn in app.functions.items():
         raw = functions.get(name)
         if not isinstance(raw, dict) or not isinstance(raw.get("handler"), str):
             continue
+        if not is_python(fn.runtime):
+            continue  # not Python: nothing flowengine could locate (.app warns that it runs only mocked)
         handler = raw["handler"]
-        module, _, attr = handler.rpartition(".")
-        if not module or not all(part.isidentifier() for part in handler.split(".")):
+        module = python_module(handler)
+        attr = handler.rpartition(".")[2]
+        if module is None:
             continue  # the form is reported by .app
         ptr = ("functions", name, "handler")
         spec, missing = locate(module, paths)
