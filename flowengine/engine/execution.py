@@ -158,6 +158,7 @@ class Execution:
         self.start_ts = now()
         self.stop_ts: float | None = None
         self.stopping = False
+        self._began = False  # run() has taken its first step (a task cancelled before that never runs)
         self._stop_error: str | None = None
         self._stop_cause: str | None = None
         self.task: asyncio.Task[ExecutionResult] | None = None
@@ -183,6 +184,7 @@ class Execution:
     async def run(self) -> ExecutionResult:
         """Run to a terminal status and return the result (never raises for a failed run)."""
         current_execution.set(self)
+        self._began = True
         if current_map_index.get() is not None:
             current_map_index.set(None)  # a child execution started from inside a Map iteration
         add = self.history.add
@@ -200,6 +202,8 @@ class Execution:
             loop = asyncio.get_running_loop()
             over.timer = call_at_weakly(loop, loop.time() + cap, over.expire)
         try:
+            if self.stopping:  # StopExecution came before the execution's first step
+                raise asyncio.CancelledError
             if timeout and over is None:
                 async with asyncio.timeout(timeout) as deadline:
                     output = await run_scope(self.program, scope, self.input)
@@ -275,7 +279,8 @@ class Execution:
             return False
         self.stopping = True
         self._stop_error, self._stop_cause = error, cause
-        self.task.cancel()
+        if self._began:  # else run() ends it as ABORTED at its first step, with its history
+            self.task.cancel()
         return True
 
     def snapshot(self) -> ExecutionResult:

@@ -68,7 +68,7 @@ from flowengine.engine.tasks import TaskIntegration, TaskRequest, TaskTarget
 from flowengine.integrations.lambda_local import LambdaFunction
 from flowengine.model.app import App
 from flowengine.model.asl import StateMachine
-from flowengine.runtime import offline
+from flowengine.runtime import offline, stepfunctions
 
 #: Lambda's asynchronous invocation: retries after a function error (MaximumRetryAttempts).
 ASYNC_RETRIES = 2
@@ -177,6 +177,7 @@ class AppRuntime(S3Source, SqsSource, SnsSource, EventBridgeSource, ScheduleSour
         self.emulation = Emulation(app, self.account, now=self.clock.now, sink=self._observed, seed=self.seed)
         self.emulation.start()
         self._offline.enter_context(offline.emulation_active())
+        self._offline.enter_context(stepfunctions.serving(self))
         try:
             self._setup(app)
             self._started = True
