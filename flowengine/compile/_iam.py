@@ -72,6 +72,26 @@ _PROFILE_GEOGRAPHIES = frozenset({"us", "eu", "apac", "global", "us-gov", "jp", 
 #: What a Distributed Map's ResultWriter does with the results' objects (multipart uploads).
 _RESULT_WRITER_ACTIONS = ("s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject")
 
+#: What an Athena query needs on S3 and the Glue Data Catalog (AWS's "IAM policies for Amazon Athena").
+_ATHENA_S3 = ("s3:AbortMultipartUpload", "s3:CreateBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket",
+              "s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts", "s3:PutObject")
+_ATHENA_GLUE = ("glue:BatchCreatePartition", "glue:BatchDeletePartition", "glue:BatchDeleteTable",
+                "glue:BatchGetPartition", "glue:CreateDatabase", "glue:CreatePartition", "glue:CreateTable",
+                "glue:DeleteDatabase", "glue:DeletePartition", "glue:DeleteTable", "glue:GetDatabase",
+                "glue:GetDatabases", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable", "glue:GetTables",
+                "glue:UpdateDatabase", "glue:UpdatePartition", "glue:UpdateTable")
+#: SageMaker integrations: resource type, name parameter, ``.sync`` actions, managed rule,
+#: the parameter naming the role SageMaker runs with.
+_SAGEMAKER: dict[str, tuple[str, str, tuple[str, ...], str | None, str | None]] = {
+    "createTrainingJob": ("training-job", "TrainingJobName",
+                          ("sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"), "SageMakerTrainingJobs",
+                          "RoleArn"),
+    "createTransformJob": ("transform-job", "TransformJobName",
+                           ("sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"), "SageMakerTransformJobs",
+                           None),
+    "createModel": ("model", "ModelName", (), None, "ExecutionRoleArn"),
+}
+
 #: What CloudWatch Logs delivery needs (these calls take no resource-level permissions).
 LOGGING_ACTIONS = ("logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
                    "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries",
@@ -79,26 +99,30 @@ LOGGING_ACTIONS = ("logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:Des
 
 
 class Grants:
-    """Actions per resource, merged into as few statements as possible, in a stable order."""
+    """Actions per resource (and condition), merged into as few statements as possible, in a
+    stable order."""
 
     def __init__(self) -> None:
-        self._by_resource: dict[str, tuple[CFN, list[str]]] = {}
+        self._by_resource: dict[str, tuple[CFN, list[str], dict[str, Any] | None]] = {}
 
-    def add(self, actions: tuple[str, ...] | list[str], resource: CFN) -> None:
-        key = json.dumps(resource, sort_keys=True)
-        entry = self._by_resource.setdefault(key, (resource, []))
+    def add(self, actions: tuple[str, ...] | list[str], resource: CFN,
+            condition: dict[str, Any] | None = None) -> None:
+        key = json.dumps([resource, condition], sort_keys=True)
+        entry = self._by_resource.setdefault(key, (resource, [], condition))
         entry[1].extend(a for a in actions if a not in entry[1])
 
     def __bool__(self) -> bool:
         return bool(self._by_resource)
 
     def statements(self) -> list[dict[str, Any]]:
-        by_actions: dict[tuple[str, ...], list[CFN]] = {}
-        for resource, actions in self._by_resource.values():
-            by_actions.setdefault(tuple(sorted(actions)), []).append(resource)
+        merged: dict[str, tuple[tuple[str, ...], dict[str, Any] | None, list[CFN]]] = {}
+        for resource, actions, condition in self._by_resource.values():
+            key = json.dumps([sorted(actions), condition], sort_keys=True)
+            merged.setdefault(key, (tuple(sorted(actions)), condition, []))[2].append(resource)
         return [
-            {"Effect": "Allow", "Action": list(actions), "Resource": resources[0] if len(resources) == 1 else resources}
-            for actions, resources in by_actions.items()
+            {"Effect": "Allow", "Action": list(actions), "Resource": resources[0] if len(resources) == 1 else resources,
+             **({"Condition": condition} if condition else {})}
+            for actions, condition, resources in merged.values()
         ]
 
 
@@ -186,11 +210,13 @@ class FlowPermissions:
         handler = {"lambda": self.lambda_invoke, "dynamodb": self.dynamodb, "sqs": self.sqs, "sns": self.sns,
                    "events": self.events, "states": self.states, "aws-sdk": self.aws_sdk,
                    "apigateway": self.apigateway, "ecs": self.ecs, "batch": self.batch,
-                   "bedrock": self.bedrock, "mediaconvert": self.mediaconvert}.get(service)
+                   "bedrock": self.bedrock, "mediaconvert": self.mediaconvert, "athena": self.athena,
+                   "glue": self.glue, "codebuild": self.codebuild, "sagemaker": self.sagemaker,
+                   "http": self.http}.get(service)
         if handler is None:
             self.fail(st, ("Resource",), f"cannot derive permissions for the {service} integration yet",
                       hint="supported: lambda, dynamodb, sqs, sns, events, states, apigateway, ecs, batch, bedrock, "
-                           "mediaconvert and aws-sdk integrations")
+                           "mediaconvert, athena, glue, codebuild, sagemaker, http and aws-sdk integrations")
             return
         handler(st, api, pattern)
 
@@ -419,6 +445,110 @@ class FlowPermissions:
                            hint=f"write {key}.S3Uri as a literal s3://bucket/key")
             else:
                 self.grants.add((action,), sub(f"arn:${{AWS::Partition}}:s3:::{m[1]}/{m[2]}"))
+
+    def athena(self, st: TaskState, api: str, pattern: str) -> None:
+        """Athena, as AWS's "IAM policies for Amazon Athena" lists it: the query reads and
+        writes S3 locations and the Glue Data Catalog that only the SQL names."""
+        workgroup = "*"  # a query execution id does not say its workgroup
+        if api == "startQueryExecution":
+            kind, value = _field(st, "WorkGroup")
+            if kind == "missing":
+                workgroup = "primary"
+            elif kind == "static" and isinstance(value, str) and value and "${" not in value:
+                workgroup = value
+        workgroups = arn_sub("athena", f"workgroup/{workgroup}")
+        if api == "startQueryExecution":
+            actions: tuple[str, ...] = ("athena:StartQueryExecution", "athena:GetDataCatalog")
+            if pattern.startswith(".sync"):
+                actions += ("athena:GetQueryExecution", "athena:StopQueryExecution")
+            self.grants.add(actions, workgroups)
+            self.grants.add(actions, arn_sub("athena", "datacatalog/*"))
+            self.grants.add(_ATHENA_S3, sub("arn:${AWS::Partition}:s3:::*"))
+            for resource in ("catalog", "database/*", "table/*", "userDefinedFunction/*"):
+                self.grants.add(_ATHENA_GLUE, arn_sub("glue", resource))
+            self.grants.add(("lakeformation:GetDataAccess",), ANY)
+        elif api in ("stopQueryExecution", "getQueryExecution"):
+            self.grants.add((f"athena:{api[0].upper()}{api[1:]}",), workgroups)
+        elif api == "getQueryResults":
+            self.grants.add(("athena:GetQueryResults",), workgroups)
+            self.grants.add(("s3:GetObject",), sub("arn:${AWS::Partition}:s3:::*"))
+        else:
+            self.unknown_api(st, "Athena", api, "startQueryExecution, stopQueryExecution, getQueryExecution, "
+                                                "getQueryResults")
+
+    def glue(self, st: TaskState, api: str, pattern: str) -> None:
+        """``glue:StartJobRun`` on the job; ``.sync`` also watches and stops the run."""
+        if api != "startJobRun":
+            self.unknown_api(st, "Glue", api, "arn:aws:states:::glue:startJobRun (optionally .sync)")
+            return
+        actions: tuple[str, ...] = ("glue:StartJobRun",)
+        if pattern.startswith(".sync"):
+            actions += ("glue:BatchStopJobRun", "glue:GetJobRun", "glue:GetJobRuns")
+        self.named(st, "JobName", actions, lambda name: arn_sub("glue", f"job/{name}"))
+
+    def codebuild(self, st: TaskState, api: str, pattern: str) -> None:
+        """``codebuild:StartBuild`` on the project; ``.sync`` also watches and stops the build."""
+        if api != "startBuild":
+            self.unknown_api(st, "CodeBuild", api, "arn:aws:states:::codebuild:startBuild (optionally .sync)")
+            return
+        actions: tuple[str, ...] = ("codebuild:StartBuild",)
+        if pattern.startswith(".sync"):
+            actions += ("codebuild:BatchGetBuilds", "codebuild:StopBuild")
+            self.sync_rule(pattern, "CodeBuildStartBuild")
+        self.named(st, "ProjectName", actions, lambda name: arn_sub("codebuild", f"project/{name}"))
+
+    def sagemaker(self, st: TaskState, api: str, pattern: str) -> None:
+        """SageMaker jobs and models: on ``<type>/<name>*`` (every ``<type>/*`` of the account
+        when the name is computed), ``sagemaker:ListTags`` on ``"*"``, and ``iam:PassRole`` on
+        the role SageMaker runs with, only to SageMaker."""
+        spec = _SAGEMAKER.get(api)
+        if spec is None:
+            self.unknown_api(st, "SageMaker", api, ", ".join(_SAGEMAKER))
+            return
+        kind, name_key, sync_actions, rule, role_key = spec
+        actions: tuple[str, ...] = (f"sagemaker:{api[0].upper()}{api[1:]}",)
+        if pattern.startswith(".sync") and rule:
+            actions += sync_actions
+            self.sync_rule(pattern, rule)
+        name = _static_str(st, name_key)
+        self.grants.add(actions, arn_sub("sagemaker", f"{kind}/{name}*" if name and "${" not in name else f"{kind}/*"))
+        self.grants.add(("sagemaker:ListTags",), ANY)
+        if role_key is None:
+            return
+        role = _static_str(st, role_key)
+        if role is None or not role.startswith("arn:") or "${" in role:
+            self.fail(st, (_params_key(st), role_key), f"cannot tell which role {role_key} passes to SageMaker",
+                      hint=f"write {role_key} as the literal ARN of the role")
+            return
+        self.grants.add(("iam:PassRole",), role, {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}})
+
+    def http(self, st: TaskState, api: str, pattern: str) -> None:
+        """An HTTPS call: ``states:InvokeHTTPEndpoint`` on the flow's own state machine, the
+        EventBridge connection's credentials, and the connection's Secrets Manager secret."""
+        if api != "invoke":
+            self.unknown_api(st, "HTTP", api, "arn:aws:states:::http:invoke")
+            return
+        self.grants.add(("states:InvokeHTTPEndpoint",), self.refs.arn(Entity("flow", self.flow.name)))
+        params = _params(st)
+        auth = params.get("Authentication") if isinstance(params, dict) else None
+        connection = auth.get("ConnectionArn") if isinstance(auth, dict) else None
+        if isinstance(connection, str) and connection.startswith("arn:") and "${" not in connection:
+            self.grants.add(("events:RetrieveConnectionCredentials",), connection)
+        else:
+            self.broad(st, (_params_key(st), "Authentication"), ("events:RetrieveConnectionCredentials",),
+                       "the EventBridge connection is not a literal ARN",
+                       hint="write Authentication.ConnectionArn as the connection's literal ARN")
+        self.grants.add(("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"),
+                        sub("arn:${AWS::Partition}:secretsmanager:*:*:secret:events!connection/*"))
+
+    def named(self, st: TaskState, key: str, actions: tuple[str, ...], arn: Any) -> None:
+        """``actions`` on the resource a literal name in parameter ``key`` gives, else on ``"*"`` (FE816)."""
+        name = _static_str(st, key)
+        if name is None or "${" in name:
+            self.broad(st, (_params_key(st), key), actions, f"{key} is computed at run time",
+                       hint=f"write {key} as a literal name")
+        else:
+            self.grants.add(actions, name if name.startswith("arn:") else arn(name))
 
     # --- AWS SDK integrations -------------------------------------------------------------------
 

@@ -49,7 +49,7 @@ MISTAKES = [
     Mistake("lambda:invoke FunctionName known only at run time", 'FunctionName: "${StoreArn}"',
             'FunctionName.$: "$.fn"', "FunctionName.$", "compile", "FE807"),
     Mistake("integration compile cannot grant", "arn:aws:states:::dynamodb:putItem",
-            "arn:aws:states:::glue:startJobRun", "glue:startJobRun", "compile", "FE807"),
+            "arn:aws:states:::elasticmapreduce:addStep", "elasticmapreduce:addStep", "compile", "FE807"),
     Mistake("DynamoDB call that is not an optimized integration", "arn:aws:states:::dynamodb:putItem",
             "arn:aws:states:::dynamodb:query", "dynamodb:query", "compile", "FE807"),
     Mistake("sqs:sendMessage QueueUrl known only at run time", 'QueueUrl: "${Jobs}"', 'QueueUrl.$: "$.queue"',

@@ -238,11 +238,86 @@ def test_mediaconvert_create_job_sync_passes_its_role(tmp_path: Path) -> None:
     assert broad(warnings) == []
 
 
+def test_athena_query_as_aws_documents_it(tmp_path: Path) -> None:
+    statements, warnings = compiled(tmp_path, {
+        "Query": task("arn:aws:states:::athena:startQueryExecution.sync", QueryString="SELECT 1", WorkGroup="reports",
+                      ResultConfiguration={"OutputLocation": "s3://results/"}),
+        "Results": task("arn:aws:states:::athena:getQueryResults", **{"QueryExecutionId.$": "$.id"}),
+    })
+    got = grants(statements)
+    assert got["athena:StartQueryExecution"] == [arn("athena", "workgroup/reports"), arn("athena", "datacatalog/*")]
+    assert got["athena:StopQueryExecution"] == got["athena:StartQueryExecution"]
+    assert got["athena:GetQueryResults"] == [arn("athena", "workgroup/*")]
+    assert got["glue:GetTable"] == [arn("glue", "catalog"), arn("glue", "database/*"), arn("glue", "table/*"),
+                                    arn("glue", "userDefinedFunction/*")]
+    assert got["s3:PutObject"] == [{"Fn::Sub": "arn:${AWS::Partition}:s3:::*"}]
+    assert got["lakeformation:GetDataAccess"] == ["*"]
+    assert broad(warnings) == []
+
+
+def test_glue_and_codebuild_jobs(tmp_path: Path) -> None:
+    statements, warnings = compiled(tmp_path, {
+        "Etl": task("arn:aws:states:::glue:startJobRun.sync", JobName="nightly-etl"),
+        "Build": task("arn:aws:states:::codebuild:startBuild.sync", ProjectName="site"),
+        "Other": task("arn:aws:states:::glue:startJobRun", **{"JobName.$": "$.job"}),
+    })
+    rule = arn("events", "rule/StepFunctionsGetEventsForCodeBuildStartBuildRule")
+    assert grants(statements) == {
+        "glue:StartJobRun": [arn("glue", "job/nightly-etl"), "*"],
+        "glue:BatchStopJobRun": [arn("glue", "job/nightly-etl")], "glue:GetJobRun": [arn("glue", "job/nightly-etl")],
+        "glue:GetJobRuns": [arn("glue", "job/nightly-etl")],
+        "codebuild:StartBuild": [arn("codebuild", "project/site")],
+        "codebuild:BatchGetBuilds": [arn("codebuild", "project/site")],
+        "codebuild:StopBuild": [arn("codebuild", "project/site")],
+        "events:DescribeRule": [rule], "events:PutRule": [rule], "events:PutTargets": [rule],
+    }
+    assert [path for path, _ in broad(warnings)] == ["Other"]
+
+
+def test_sagemaker_training_passes_its_role_only_to_sagemaker(tmp_path: Path) -> None:
+    role = "arn:aws:iam::123456789012:role/SageMakerRole"
+    statements, _ = compiled(tmp_path, {"Train": task(
+        "arn:aws:states:::sagemaker:createTrainingJob.sync", RoleArn=role,
+        AlgorithmSpecification={"TrainingImage": "x", "TrainingInputMode": "File"},
+        OutputDataConfig={"S3OutputPath": "s3://out/models"}, StoppingCondition={"MaxRuntimeInSeconds": 60},
+        ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30},
+        **{"TrainingJobName.$": "$$.Execution.Name"})})
+    assert {"Effect": "Allow", "Action": ["iam:PassRole"], "Resource": role,
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}} in statements
+    got = grants(statements)
+    assert got["sagemaker:CreateTrainingJob"] == [arn("sagemaker", "training-job/*")]
+    assert got["sagemaker:StopTrainingJob"] == [arn("sagemaker", "training-job/*")]
+    assert got["sagemaker:ListTags"] == ["*"]
+    assert got["events:PutRule"] == [arn("events", "rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule")]
+
+
+def test_sagemaker_with_a_computed_role_stops_compile(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as caught:
+        compiled(tmp_path, {"Model": task("arn:aws:states:::sagemaker:createModel", ModelName="m",
+                                          PrimaryContainer={"Image": "x"}, **{"ExecutionRoleArn.$": "$.role"})})
+    assert [d.code for d in caught.value.diagnostics if d.severity == "error"] == ["FE807"]
+
+
+def test_http_invoke(tmp_path: Path) -> None:
+    connection = "arn:aws:events:us-east-1:123456789012:connection/stripe/0d5c6f1e-1111-2222-3333-444455556666"
+    statements, warnings = compiled(tmp_path, {"Call": task(
+        "arn:aws:states:::http:invoke", ApiEndpoint="https://api.stripe.com/v1/charges", Method="POST",
+        Authentication={"ConnectionArn": connection})})
+    assert grants(statements) == {
+        "states:InvokeHTTPEndpoint": [arn("states", "stateMachine:${AWS::StackName}-Main")],
+        "events:RetrieveConnectionCredentials": [connection],
+        "secretsmanager:DescribeSecret": [{"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:*:*:secret:events!connection/*"}],
+        "secretsmanager:GetSecretValue": [{"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:*:*:secret:events!connection/*"}],
+    }
+    assert broad(warnings) == []
+
+
 def test_unknown_integrations_still_stop_compile(tmp_path: Path) -> None:
     with pytest.raises(ValidationError) as caught:
-        compiled(tmp_path, {"Glue": task("arn:aws:states:::glue:startJobRun", JobName="nightly")})
+        compiled(tmp_path, {"Emr": task("arn:aws:states:::elasticmapreduce:addStep.sync", ClusterId="j-1",
+                                        Step={"Name": "s"})})
     assert [d.code for d in caught.value.diagnostics if d.severity == "error"] == ["FE807"]
-    assert "glue" in caught.value.diagnostics[0].message
+    assert "elasticmapreduce" in caught.value.diagnostics[0].message
 
 
 # --- Distributed Map ---------------------------------------------------------------------------
