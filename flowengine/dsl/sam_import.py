@@ -13,7 +13,9 @@ its ``Events`` (S3, SQS, SNS, Schedule, ScheduleV2,  ``triggers:`` with ``invoke
 EventBridgeRule, CloudWatchEvent, Api)
 ``AWS::Serverless::StateMachine``,                  ``flows:`` inline ASL, or ``definition_file:``
 ``AWS::StepFunctions::StateMachine``                when the file needs no rewriting; type, logging,
-                                                    tracing; ``Events`` → ``triggers:`` with ``start:``
+                                                    tracing; ``Events`` → ``triggers:`` with ``start:``;
+                                                    ``Policies``, or the policies of the template role
+                                                    ``Role``/``RoleArn`` names → ``policies:``
 ``AWS::S3::Bucket``, ``AWS::SQS::Queue``,           ``resources:`` bucket, queue (fifo, visibility
 ``AWS::SNS::Topic``, ``AWS::DynamoDB::Table``,      timeout, dead letter), topic, table (key),
 ``AWS::Serverless::SimpleTable``,                   event_bus
@@ -1080,8 +1082,7 @@ class _Importer:
         name = props.get("Name") if sam else props.get("StateMachineName")
         if name is not None and not (isinstance(name, dict) and _STACK_NAME.match(str(name.get("Fn::Sub", "")))):
             self.warn(f"{lid}: Name not carried over (compile names a flow <stack>-{lid})")
-        if (props.get("Policies") or props.get("Role") or props.get("RoleArn")) and not self.generated_by_flowengine:
-            self.warn(f"{lid}: Policies/Role not carried over (compile derives least-privilege policies from the definition)")
+        policies = self.flow_policies(lid, res, props, base)
         for ename, event in ((props.get("Events") or {}).items() if isinstance(props.get("Events"), dict) else ()):
             self.event(lid, "flow", str(ename), event, base + ("Events", ename))
         rest = [k for k in props if k not in handled and k not in ("Name", "StateMachineName")]
@@ -1090,7 +1091,259 @@ class _Importer:
         return Flow(name=lid, definition=build_state_machine(asl, source_from_value(asl, lid)), asl=asl,
                     type="EXPRESS" if kind == "EXPRESS" else "STANDARD",
                     logging=isinstance(logging, dict) and logging.get("Level", "OFF") != "OFF",
-                    tracing=isinstance(tracing, dict) and tracing.get("Enabled") is True)
+                    tracing=isinstance(tracing, dict) and tracing.get("Enabled") is True,
+                    policies=tuple(policies))
+
+    # --- a state machine's permissions -------------------------------------------------------------
+
+    def flow_policies(self, lid: str, res: dict[str, Any], props: dict[str, Any], base: Pointer) -> list[Any]:
+        """What the template grants a state machine, as the flow's ``policies:``: its
+        ``Policies``, or the inline policies, managed policy ARNs and attached
+        ``AWS::IAM::Policy`` documents of the template role its ``Role``/``RoleArn`` names.
+        References become ``${X}``/``${XArn}``, parameters their values, pseudo parameters stay;
+        what names something an app file does not model is dropped, and said.  Of a template
+        compile wrote, only the policies the flow declared come back (not the derived ones)."""
+        out: list[Any] = []
+        items = props.get("Policies")
+        items = items if isinstance(items, list) else [items] if items is not None else []
+        start = 0
+        if self.generated_by_flowengine:
+            meta = res.get("Metadata")
+            mine = meta.get("flowengine") if isinstance(meta, dict) else None
+            count = mine.get("declared_policies") if isinstance(mine, dict) else None
+            start = len(items) - count if isinstance(count, int) and 0 < count <= len(items) else len(items)
+        for i in range(start, len(items)):
+            found = self.policy(lid, items[i], base + ("Policies", i), _policy_label(items[i]))
+            if found is not None:
+                out.append(found)
+        for key in ("Role", "RoleArn"):
+            if key in props:
+                out += self.role_policies(lid, props[key])
+        return out
+
+    def policy(self, lid: str, raw: Any, ptr: Pointer, label: str) -> Any:
+        """One policy in app-file terms, or None when it names what an app file does not model."""
+        if isinstance(raw, dict) and "Statement" in raw:
+            return self.policy_document(lid, raw, ptr, label)
+        try:
+            return self.policy_value(raw, ptr)
+        except _Untranslatable as exc:
+            self.warn(f"{lid}: policy {label} not carried over: it names {exc}")
+            return None
+
+    def policy_document(self, lid: str, raw: Any, ptr: Pointer, label: str) -> Any:
+        """A policy document, statement by statement: an Allow statement keeps the resources
+        that translate, and a statement is dropped when nothing of it is left."""
+        statements = raw.get("Statement") if isinstance(raw, dict) else None
+        single = isinstance(statements, dict)
+        items = [statements] if single else statements if isinstance(statements, list) else None
+        if items is None:
+            self.warn(f"{lid}: policy {label} not carried over: its Statement is not a list of statements")
+            return None
+        kept = []
+        for i, st in enumerate(items):
+            found = self.policy_statement(lid, st, ptr + (("Statement",) if single else ("Statement", i)), label)
+            if found is not None:
+                kept.append(found)
+        if not kept:
+            return None
+        assert isinstance(raw, dict)
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key == "Statement":
+                out[key] = kept[0] if single else kept
+            elif isinstance(value, str):
+                out[key] = value
+        return out
+
+    def policy_statement(self, lid: str, st: Any, ptr: Pointer, label: str) -> Any:
+        if not isinstance(st, dict):
+            return st  # validate reports the shape
+        sid = f" {st['Sid']}" if isinstance(st.get("Sid"), str) else ""
+        deny = st.get("Effect") != "Allow"
+        out: dict[str, Any] = {}
+        for key, value in st.items():
+            if key == "Resource" and isinstance(value, list) and not deny:
+                kept = []
+                for i, item in enumerate(value):
+                    try:
+                        kept.append(self.policy_value(item, ptr + (key, i)))
+                    except _Untranslatable as exc:
+                        self.warn(f"{lid}: policy {label}, statement{sid}: the resource {exc} is not carried over")
+                if not kept:
+                    return None
+                out[key] = kept
+                continue
+            try:
+                out[key] = self.policy_value(value, ptr + (key,))
+            except _Untranslatable as exc:
+                broader = " (a Deny: the app grants more than the template)" if deny else ""
+                self.warn(f"{lid}: policy {label}, statement{sid} not carried over{broader}: it names {exc}")
+                return None
+        return out
+
+    def policy_value(self, raw: Any, ptr: Pointer) -> Any:
+        """A value of a policy in app-file terms (raises :class:`_Untranslatable`)."""
+        found = self.known(raw)
+        if found is not None:
+            return found
+        if isinstance(raw, str):
+            return _escape_placeholders(raw)
+        if isinstance(raw, list):
+            return [self.policy_value(v, ptr + (i,)) for i, v in enumerate(raw)]
+        if not isinstance(raw, dict):
+            return raw
+        if len(raw) == 1:
+            (fn, arg), = raw.items()
+            if fn == "Ref" and isinstance(arg, str):
+                if arg in self.intrinsics.parameters:
+                    return self.policy_value(self.intrinsics.parameters[arg], ptr)
+                return self.policy_ref(arg, None)
+            if fn == "Fn::GetAtt":
+                parts = arg.split(".", 1) if isinstance(arg, str) else arg
+                if isinstance(parts, list) and len(parts) == 2 and all(isinstance(x, str) for x in parts):
+                    return self.policy_ref(parts[0], parts[1])
+            if fn == "Fn::Sub":
+                return self.policy_sub(arg, ptr + (fn,))
+            if fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
+                parts = [self.policy_value(x, ptr + (fn, 1, i)) for i, x in enumerate(arg[1])]
+                if isinstance(arg[0], str) and all(isinstance(x, str) for x in parts):
+                    return arg[0].join(parts)
+            if fn == "Ref" or fn.startswith("Fn::"):
+                # the others (Fn::If, Fn::FindInMap ...) evaluate as anywhere in the template
+                resolved = self.policy_intrinsics().resolve(raw, ptr)
+                if resolved is NO_VALUE:
+                    raise _Untranslatable(f"{fn} (AWS::NoValue)")
+                return resolved
+        return {k: self.policy_value(v, ptr + (k,)) for k, v in raw.items()}
+
+    def policy_sub(self, arg: Any, ptr: Pointer) -> str:
+        text, variables = (arg[0], arg[1]) if isinstance(arg, list) and len(arg) == 2 else (arg, {})
+        if not isinstance(text, str) or not isinstance(variables, dict):
+            raise _Untranslatable("an Fn::Sub that is not a string or [string, {Name: value}]")
+        values: dict[str, str] = {}
+        for name, raw in variables.items():
+            value = self.policy_value(raw, ptr + (1, name))
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise _Untranslatable(f"the Fn::Sub variable {name}, which is not a string")
+            values[str(name)] = str(value)
+
+        def one(m: re.Match[str]) -> str:
+            inner = m.group(1).strip()
+            if inner.startswith("!"):
+                return m.group(0)  # ${!Literal} stays escaped: compile writes it into Fn::Sub again
+            if inner in values:
+                return values[inner]
+            if "." in inner and not inner.startswith("AWS::"):
+                res, _, attr = inner.partition(".")
+                return self.policy_ref(res, attr)
+            if inner in self.intrinsics.parameters:
+                value = self.policy_value(self.intrinsics.parameters[inner], ptr)
+                if isinstance(value, str):
+                    return value
+            return self.policy_ref(inner, None)
+
+        return _SUB_VARIABLE.sub(one, text)
+
+    def policy_ref(self, name: str, attr: str | None) -> str:
+        """``Ref name`` / ``Fn::GetAtt name.attr`` in a policy → ``${X}``, ``${XArn}`` or
+        ``${AWS::...}`` (raises :class:`_Untranslatable`)."""
+        if attr is None and name in _POLICY_PSEUDO:
+            return "${" + name + "}"
+        if attr is None and name.endswith(".Alias") and self.kinds.get(name[:-6]) == "function":
+            return "${" + name[:-6] + "Arn}"
+        what = f"Fn::GetAtt {name}.{attr}" if attr else f"Ref {name}"
+        kind = self.kinds.get(name)
+        if kind is None:
+            rtype = self.resources.get(name, {}).get("Type")
+            raise _Untranslatable(f"{what} ({rtype}, not modelled in an app file)" if rtype
+                                  else f"{what}, which is no resource of the template")
+        suffix = _POLICY_REFERENCES.get((kind, attr))
+        if suffix is None:
+            raise _Untranslatable(f"{what}, which no app-file reference gives")
+        return "${" + name + suffix + "}"
+
+    def policy_intrinsics(self) -> Intrinsics:
+        """The template's intrinsics for a policy: pseudo parameters stay ``${AWS::...}``, and a
+        reference is what :meth:`policy_ref` says."""
+        return Intrinsics(self.source, parameters=self.intrinsics.parameters,
+                          pseudo={p: "${" + p + "}" for p in _POLICY_PSEUDO},
+                          mappings=self.doc.get("Mappings") or {}, conditions=self.doc.get("Conditions") or {},
+                          reference=lambda name, attr, _ptr: self.policy_ref(name, attr), diagnostics=[])
+
+    def role_policies(self, lid: str, raw: Any) -> list[Any]:
+        """The permissions of the template role ``raw`` (a state machine's Role/RoleArn) names."""
+        rid = _role_id(raw)
+        role = self.resources.get(rid) if rid else None
+        if role is None or role.get("Type") != "AWS::IAM::Role":
+            shown = rid or (raw if isinstance(raw, str) else json.dumps(raw))
+            self.warn(f"{lid}: role {shown} is not an AWS::IAM::Role of the template; its permissions are not "
+                      "carried over (declare them in the flow's policies:)")
+            return []
+        assert rid is not None
+        props = role.get("Properties") if isinstance(role.get("Properties"), dict) else {}
+        assert isinstance(props, dict)
+        rptr: Pointer = ("Resources", rid, "Properties")
+        out: list[Any] = []
+        for i, p in enumerate(props.get("Policies") or []):
+            name = p.get("PolicyName") if isinstance(p, dict) else None
+            label = f"{name if isinstance(name, str) else i} of role {rid}"
+            doc = p.get("PolicyDocument") if isinstance(p, dict) else None
+            found = self.policy_document(lid, doc, rptr + ("Policies", i, "PolicyDocument"), label)
+            if found is not None:
+                out.append(found)
+        for i, arn in enumerate(props.get("ManagedPolicyArns") or []):
+            found = self.policy(lid, arn, rptr + ("ManagedPolicyArns", i), f"{i} of the ManagedPolicyArns of role {rid}")
+            if found is not None:
+                out.append(found)
+        for pid, pres in self.resources.items():
+            if pres.get("Type") not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+                continue
+            pprops = pres.get("Properties") if isinstance(pres.get("Properties"), dict) else {}
+            assert isinstance(pprops, dict)
+            roles = [_role_name(r) for r in pprops.get("Roles") or []]
+            if rid not in roles:
+                continue
+            found = self.policy_document(lid, pprops.get("PolicyDocument"), ("Resources", pid, "Properties",
+                                                                             "PolicyDocument"), pid)
+            if found is not None:
+                out.append(found)
+            machine_roles = self.machine_roles()
+            if all(r in machine_roles for r in roles) and not (set(pprops) & {"Users", "Groups"}):
+                self.absorbed.add(pid)
+        rest = [k for k in props if k not in _ROLE_CARRIED]
+        if rest:
+            self.warn(f"{lid}: role {rid}: {', '.join(rest)} not carried over")
+        if not self.role_used_elsewhere(rid):
+            self.absorbed.add(rid)  # compile writes the state machine's role (SAM generates it)
+        return out
+
+    def machine_roles(self) -> set[str]:
+        """The template roles that state machines name as their Role/RoleArn."""
+        found = set()
+        for lid, kind in self.kinds.items():
+            if kind == "flow":
+                props = self.resources[lid].get("Properties")
+                for key in ("Role", "RoleArn"):
+                    rid = _role_id(props.get(key)) if isinstance(props, dict) else None
+                    if rid:
+                        found.add(rid)
+        return found
+
+    def role_used_elsewhere(self, rid: str) -> bool:
+        """Whether anything but state machines (as their role) and IAM policies names ``rid``."""
+        needles = (f'"{rid}"', f'"{rid}.', "${" + rid + "}", "${" + rid + ".")
+        for lid, res in self.resources.items():
+            if lid == rid or res.get("Type") in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+                continue
+            props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+            assert isinstance(props, dict)
+            if self.kinds.get(lid) == "flow":
+                props = {k: v for k, v in props.items() if k not in ("Role", "RoleArn")}
+            text = json.dumps(props)
+            if any(n in text for n in needles):
+                return True
+        return False
 
     def substitutions(self, lid: str, subs: Any, ptr: Pointer) -> tuple[dict[str, str], dict[str, Any]]:
         """DefinitionSubstitutions → placeholders to rename (to an app name) and values to write in."""
@@ -1224,6 +1477,68 @@ def template_comments(text: str) -> dict[Pointer, list[str]]:
 
 
 # --- small helpers -----------------------------------------------------------------------------------
+
+
+class _Untranslatable(Exception):
+    """A value of a policy that names something an app file cannot reference (the message
+    says what)."""
+
+
+#: Pseudo parameters a policy keeps as ``${AWS::...}`` (compile leaves them to Fn::Sub).
+_POLICY_PSEUDO = ("AWS::AccountId", "AWS::Partition", "AWS::Region", "AWS::StackId", "AWS::StackName",
+                  "AWS::URLSuffix")
+#: (kind, Fn::GetAtt attribute or None for Ref) → the placeholder suffix that gives the same value.
+_POLICY_REFERENCES: dict[tuple[str, str | None], str] = {
+    ("function", None): "", ("function", "Arn"): "Arn",
+    ("flow", None): "Arn", ("flow", "Arn"): "Arn", ("flow", "Name"): "",
+    ("bucket", None): "", ("bucket", "Arn"): "Arn", ("bucket", "BucketName"): "",
+    ("queue", None): "", ("queue", "QueueUrl"): "", ("queue", "Arn"): "Arn",
+    ("topic", None): "", ("topic", "TopicArn"): "Arn",
+    ("table", None): "", ("table", "Arn"): "Arn",
+    ("event_bus", None): "", ("event_bus", "Name"): "", ("event_bus", "Arn"): "Arn",
+}
+#: Properties of a state machine's role that the flow's policies carry (or need not).
+_ROLE_CARRIED = ("AssumeRolePolicyDocument", "Policies", "ManagedPolicyArns", "Path", "RoleName", "Description",
+                 "MaxSessionDuration", "Tags")
+_SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+def _escape_placeholders(text: str) -> str:
+    """A literal string of a template as an app-file string: a ``${...}`` in it (an IAM policy
+    variable such as ``${aws:username}``) is no placeholder, so it is written ``${!...}``."""
+    return re.sub(r"\$\{(?!!)", "${!", text) if "${" in text else text
+
+
+def _policy_label(policy: Any) -> str:
+    if isinstance(policy, str):
+        return policy
+    if isinstance(policy, dict) and "Statement" in policy:
+        return "(an inline policy document)"
+    if isinstance(policy, dict) and len(policy) == 1:
+        return str(next(iter(policy)))
+    return json.dumps(policy)[:60]
+
+
+def _role_id(raw: Any) -> str | None:
+    """The logical id a Role/RoleArn value names: ``!GetAtt R.Arn``, ``!Sub ${R.Arn}``."""
+    if isinstance(raw, dict) and len(raw) == 1:
+        (fn, arg), = raw.items()
+        if fn == "Fn::GetAtt":
+            parts = arg.split(".", 1) if isinstance(arg, str) else arg
+            if isinstance(parts, list) and len(parts) == 2 and parts[1] == "Arn" and isinstance(parts[0], str):
+                return parts[0]
+        if fn == "Fn::Sub" and isinstance(arg, str):
+            m = re.fullmatch(r"\$\{([A-Za-z0-9]+)\.Arn\}", arg.strip())
+            if m:
+                return m.group(1)
+    return None
+
+
+def _role_name(raw: Any) -> str | None:
+    """The logical id an ``AWS::IAM::Policy``'s ``Roles`` entry names (``!Ref R``)."""
+    if isinstance(raw, dict) and list(raw) == ["Ref"] and isinstance(raw["Ref"], str):
+        return raw["Ref"]
+    return None
 
 
 #: What a Ref / Fn::GetAtt Arn of a resource the app file does not model is written as: the
