@@ -112,7 +112,7 @@ def load(path: str | os.PathLike[str], *, parameters: dict[str, Any] | None = No
     substitutions = options.substitutions if substitutions is None else substitutions
     text = read_text(path)
     if sam.looks_like_template(text):
-        return sam.load_template_text_as_app(text, path, parameters=parameters)
+        return sam.load_template_text_as_app(text, path, parameters=_with_samconfig(path, parameters))
     if "${" in text and not re.search(r"^app\s*:", text, re.M):
         source, left = load_definition_text(text, path, substitutions)
         if is_plain_asl(source.value):
@@ -121,8 +121,15 @@ def load(path: str | os.PathLike[str], *, parameters: dict[str, Any] | None = No
             return loaded
     source = load_text(text, path)
     if sam.is_template(source.value):
-        return sam.from_template_source(source, parameters=parameters, text=text)
+        return sam.from_template_source(source, parameters=_with_samconfig(path, parameters), text=text)
     return from_source(source)
+
+
+def _with_samconfig(template: str, parameters: dict[str, Any] | None) -> dict[str, Any]:
+    """A template's parameter values: its project's samconfig.toml, overridden by ``parameters``."""
+    from flowengine.dsl.samconfig import parameter_overrides
+
+    return {**parameter_overrides(template), **(parameters or {})}
 
 
 def loads(text: str, path: str = "<string>") -> LoadedApp:

@@ -138,8 +138,9 @@ def import_template(path: str | os.PathLike[str], out_path: str | os.PathLike[st
                     parameters: dict[str, Any] | None = None) -> ImportResult:
     """Import the template at ``path`` as an app file that will be written to ``out_path``
     (paths in it are relative to that file).  Nothing is written here.  ``parameters``
-    override the template's parameter defaults (``--parameter-overrides``); an app file has
-    no parameters, so their values are written in where they are used.
+    override the template's parameter defaults (``--parameter-overrides``), and the
+    ``parameter_overrides`` of the project's samconfig.toml (:mod:`flowengine.dsl.samconfig`);
+    an app file has no parameters, so their values are written in where they are used.
 
     Raises :class:`~flowengine.errors.LoadError` when the file cannot be read, does not parse,
     or is not a SAM or CloudFormation template.
@@ -151,7 +152,9 @@ def import_template(path: str | os.PathLike[str], out_path: str | os.PathLike[st
             "FE109", "not a SAM or CloudFormation template (no Transform, AWSTemplateFormatVersion or AWS:: resources)",
             source.span(()), hint="flowengine import reads a template.yaml; an app file needs no import")])
     out_dir = os.path.dirname(os.path.abspath(os.fspath(out_path)))
-    return _Importer(source, text, out_dir, parameters or {}).run()
+    from flowengine.dsl.samconfig import parameter_overrides
+
+    return _Importer(source, text, out_dir, {**parameter_overrides(path), **(parameters or {})}).run()
 
 
 # --- the importer -----------------------------------------------------------------------------------
