@@ -290,9 +290,9 @@ class _Importer:
         whose modules have one name in different directories would get the same module locally."""
         seen: dict[str, tuple[str, str]] = {}
         for name, fn in functions.items():
-            top = fn.handler.split(".")[0]
+            top = fn.module.split(".")[0]  # src/app.handler: the package src
             where = self.code_dirs.get(name)
-            if where is None:
+            if where is None or not is_python(fn.runtime):
                 continue
             if top in seen and seen[top][1] != where:
                 self.warn(f"{seen[top][0]} and {name} both have a module '{top}' in different CodeUri directories: "

@@ -722,8 +722,15 @@ def _dumps(value: Any, compact: bool) -> str:
     return json.dumps(value, separators=(",", ":")) if compact else json.dumps(value)
 
 
+#: flowengine's own package: its frames are left out of a handler's stack trace, as Lambda's
+#: Python runtime leaves out its bootstrap's (a stand-in handler, such as the one of a function
+#: on another runtime, then fails with its message alone).
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
 def _error_tuple(exc: BaseException) -> tuple[str, str, list[str]]:
     frames = traceback.extract_tb(exc.__traceback__)[1:]  # drop the runtime's own call frame
+    frames = [f for f in frames if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)]
     return type(exc).__name__, str(exc), traceback.format_list(frames)
 
 
