@@ -23,8 +23,10 @@ StopExecution               aborts the execution (status ``ABORTED``)
 ListExecutions              the flow's executions, newest first, ``statusFilter`` honoured
 DescribeStateMachine,       the app's flows (definition as the engine runs it, type, status ACTIVE)
 ListStateMachines
-StartSyncExecution          refused with a clear error: the caller would block the virtual clock
-                            that the execution needs (call it from a test, or use StartExecution)
+StartSyncExecution          from the test's own code (between runs): runs the EXPRESS flow to its
+                            end and answers with its result; from a handler, refused with a clear
+                            error, since the handler would hold the virtual clock the execution
+                            needs (use StartExecution there)
 ==========================  =====================================================================
 
 Any other Step Functions operation is left to moto.  The hook sits in moto's request stubber
@@ -110,6 +112,7 @@ class StepFunctionsApi:
 
     def __init__(self, runtime: AppRuntime) -> None:
         self.runtime = runtime
+        self._between_runs = False  # the current call comes from outside the driven loop
         self.operations: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "StartExecution": self.start_execution, "StartSyncExecution": self.start_sync_execution,
             "SendTaskSuccess": self.send_task_success, "SendTaskFailure": self.send_task_failure,
@@ -152,7 +155,8 @@ class StepFunctionsApi:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is loop or not loop.is_running():
+        self._between_runs = running is not loop and not loop.is_running()
+        if running is loop or self._between_runs:
             # on the loop already (an async handler, a Task), or the loop is not driven now
             # (a test's own call between runs): executions start when it next runs
             return ctx.run(call)
@@ -208,10 +212,37 @@ class StepFunctionsApi:
         return {"executionArn": handle.arn, "startDate": handle.snapshot().start_ts}
 
     def start_sync_execution(self, params: dict[str, Any]) -> dict[str, Any]:
-        self._flow(params.get("stateMachineArn"))
-        raise ApiError("UnsupportedOperation",
-                       "StartSyncExecution is not answered in a local run: the calling code would hold the virtual "
-                       "clock the execution runs on. Start the flow from the test (run_flow), or use StartExecution")
+        flow = self._flow(params.get("stateMachineArn"))
+        if self.runtime.app.flows[flow].type != "EXPRESS":
+            raise ApiError("StateMachineTypeNotSupported",
+                           "This operation is not supported by this type of state machine")
+        if not self._between_runs:
+            raise ApiError("UnsupportedOperation",
+                           "StartSyncExecution is not answered from inside a local run: the caller would hold the "
+                           "virtual clock the execution runs on. Use StartExecution, or start the flow from the test")
+        text = params.get("input", "{}")
+        if not isinstance(text, str):
+            raise ApiError("InvalidExecutionInput", "input must be JSON text")
+        try:
+            handle = self.runtime._adopt(  # noqa: SLF001 - kept with the runtime's other executions
+                self.runtime.engine.submit(self.runtime.app, text, flow=flow, name=params.get("name")),
+                "StartSyncExecution")
+        except ExecutionInputError as exc:
+            code = "InvalidName" if "execution name" in str(exc) else "InvalidExecutionInput"
+            raise ApiError(code, str(exc)) from None
+        r = self.runtime.wait(handle)
+        out: dict[str, Any] = {"executionArn": r.execution_arn, "stateMachineArn": r.state_machine_arn,
+                               "name": r.name, "startDate": r.start_ts, "stopDate": r.stop_ts or r.start_ts,
+                               "status": r.status if r.status in ("SUCCEEDED", "FAILED") else "TIMED_OUT",
+                               "input": json.dumps(r.input), "inputDetails": {"included": True}}
+        if r.status == "SUCCEEDED":
+            out["output"] = json.dumps(r.output)
+            out["outputDetails"] = {"included": True}
+        if r.error is not None:
+            out["error"] = r.error
+        if r.cause is not None:
+            out["cause"] = r.cause
+        return out
 
     def describe_execution(self, params: dict[str, Any]) -> dict[str, Any]:
         handle = self._handle(params.get("executionArn"))

@@ -30,6 +30,9 @@ functions:
   EarlyClient:
     handler: early.start
     environment: {WORK: "${WorkArn}"}
+  SyncCaller:
+    handler: h.sync_call
+    environment: {QUICK: "${QuickArn}"}
 flows:
   Entry:
     StartAt: Start
@@ -63,6 +66,15 @@ flows:
     StartAt: Start
     States:
       Start: {Type: Task, Function: EarlyClient, End: true}
+  Quick:
+    type: express
+    StartAt: Double
+    States:
+      Double: {Type: Pass, Parameters: {"n.$": "States.MathAdd($.n, $.n)"}, End: true}
+  CallsSync:
+    StartAt: Call
+    States:
+      Call: {Type: Task, Function: SyncCaller, End: true}
 """
 
 HANDLERS = '''\
@@ -79,6 +91,12 @@ def approve(event, context):
     boto3.client("stepfunctions").send_task_success(
         taskToken=event["token"], output=json.dumps({"approved": event["n"] * 10}))
     return {}
+
+def sync_call(event, context):
+    try:
+        boto3.client("stepfunctions").start_sync_execution(stateMachineArn=os.environ["QUICK"], input="{}")
+    except Exception as exc:
+        return exc.response["Error"]["Code"]
 
 def reject(event, context):
     boto3.client("stepfunctions").send_task_failure(taskToken=event["token"], error="Rejected", cause="no")
@@ -158,8 +176,16 @@ def test_calls_from_the_test_itself_start_executions_that_run_when_driven(app: P
         definition = json.loads(sfn.describe_state_machine(stateMachineArn=rt.arn("Work"))["definition"])
     assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"approved": 30}
     assert "stopDate" in described
-    assert sorted(m["name"] for m in machines) == ["Early", "Entry", "Lister", "Rejected", "Work"]
+    assert sorted(m["name"] for m in machines) == ["CallsSync", "Early", "Entry", "Lister", "Quick", "Rejected", "Work"]
     assert definition["StartAt"] == "Ask"
+
+
+def test_start_sync_execution_runs_an_express_flow_from_the_test_and_is_refused_in_a_handler(app: Path) -> None:
+    with AppRuntime(app) as rt:
+        answer = rt.client("stepfunctions").start_sync_execution(stateMachineArn=rt.arn("Quick"), input='{"n": 4}')
+        from_handler = rt.run_flow("CallsSync", {})
+    assert answer["status"] == "SUCCEEDED" and json.loads(answer["output"]) == {"n": 8}
+    assert from_handler.output == "UnsupportedOperation"
 
 
 def test_stop_execution_aborts(app: Path) -> None:
@@ -183,7 +209,7 @@ def test_stop_execution_aborts(app: Path) -> None:
     (lambda sfn, rt: sfn.describe_execution(
         executionArn=rt.arn("Work").replace(":stateMachine:", ":execution:") + ":nope"), "ExecutionDoesNotExist"),
     (lambda sfn, rt: sfn.send_task_success(taskToken="not-a-token", output="{}"), "InvalidToken"),
-    (lambda sfn, rt: sfn.start_sync_execution(stateMachineArn=rt.arn("Work")), "UnsupportedOperation"),
+    (lambda sfn, rt: sfn.start_sync_execution(stateMachineArn=rt.arn("Work")), "StateMachineTypeNotSupported"),
 ])
 def test_errors_carry_aws_codes(app: Path, call: Any, code: str) -> None:
     with AppRuntime(app) as rt:
