@@ -36,7 +36,7 @@ DURATION_FIELDS = frozenset({"Seconds", "TimeoutSeconds", "HeartbeatSeconds", "I
 #: Top-level keys of a state machine (ASL), as they may stand inline in a flow.
 ASL_MACHINE_KEYS = ("Comment", "StartAt", "States", "TimeoutSeconds", "Version", "QueryLanguage")
 #: Keys that pick a trigger's source, and the keys that pick its target.
-TRIGGER_SOURCES = ("bucket", "queue", "topic", "schedule", "event_pattern", "api")
+TRIGGER_SOURCES = ("bucket", "queue", "topic", "table", "schedule", "event_pattern", "api")
 TRIGGER_TARGETS = {"start": "flow", "invoke": "function"}
 #: ``${Name}`` placeholders: DefinitionSubstitutions, resolved locally and by SAM alike.
 SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\}")
@@ -441,7 +441,7 @@ class _AppBuilder:
         source = next((k for k in TRIGGER_SOURCES if k in raw), "")
         target_key = next((k for k in TRIGGER_TARGETS if k in raw), "start")
         target = raw.get(target_key)
-        resource = raw.get(source) if source in ("bucket", "queue", "topic") else raw.get("bus")
+        resource = raw.get(source) if source in ("bucket", "queue", "topic", "table") else raw.get("bus")
         options = {k: v for k, v in raw.items() if k not in (source, target_key, "name", "bus")}
         if source in ("schedule", "event_pattern", "api"):
             options[source] = raw.get(source)

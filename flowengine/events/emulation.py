@@ -31,6 +31,7 @@ visibility timeout of *virtual* time.
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import json
 import os
 import threading
@@ -44,6 +45,7 @@ import botocore.handlers
 
 from flowengine.dsl.durations import seconds
 from flowengine.dsl.names import local_name, physical_name
+from flowengine.dsl.streams import table_stream
 from flowengine.engine.options import AccountInfo
 from flowengine.errors import FlowengineError
 from flowengine.events.recursion import Lineage, current_lineage
@@ -56,6 +58,10 @@ OBSERVED = frozenset({
     ("sqs", "SendMessage"), ("sqs", "SendMessageBatch"),
     ("sns", "Publish"), ("sns", "PublishBatch"),
     ("events", "PutEvents"),
+    # item writes: what a table's stream records (flowengine.events.streams)
+    ("dynamodb", "PutItem"), ("dynamodb", "UpdateItem"), ("dynamodb", "DeleteItem"),
+    ("dynamodb", "BatchWriteItem"), ("dynamodb", "TransactWriteItems"), ("dynamodb", "ExecuteStatement"),
+    ("dynamodb", "BatchExecuteStatement"), ("dynamodb", "ExecuteTransaction"),
 })
 
 class EmulationError(FlowengineError):
@@ -465,10 +471,17 @@ class Emulation:
                 items = list(key.items())[:2]
                 schema = [{"AttributeName": k, "KeyType": "HASH" if i == 0 else "RANGE"} for i, (k, _) in enumerate(items)]
                 attributes = [{"AttributeName": k, "AttributeType": str(t)} for k, t in items]
-                if not self._direct("dynamodb", tname, schema=schema, attributes=attributes):
+                # A table with a stream (flowengine.dsl.streams) records both images whatever its
+                # view type: the stream poller tells an unchanged item from a change by them, and
+                # gives the function only what the view type shows.
+                streams = ({"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+                           if table_stream(self.app, name) else None)
+                if not self._direct("dynamodb", tname, schema=schema, attributes=attributes, streams=streams):
                     self.client("dynamodb").create_table(
                         TableName=tname, BillingMode="PAY_PER_REQUEST", KeySchema=schema,
-                        AttributeDefinitions=attributes)
+                        AttributeDefinitions=attributes, **({"StreamSpecification": streams} if streams else {}))
+                if streams:
+                    self._stream_label(tname)
                 out = EmulatedResource(name, kind, tname, f"arn:{part}:dynamodb:{region}:{acct}:table/{tname}")
             elif kind == "event_bus":
                 bname = physical_name(self.app.name, name, kind, props)
@@ -511,7 +524,8 @@ class Emulation:
                 if name in ddb.tables:
                     return None
                 ddb.create_table(name, schema=spec["schema"], throughput=None, attr=spec["attributes"],
-                                     global_indexes=None, indexes=None, streams=None, billing_mode="PAY_PER_REQUEST",
+                                     global_indexes=None, indexes=None, streams=spec.get("streams"),
+                                     billing_mode="PAY_PER_REQUEST",
                                      sse_specification=None, tags=[], deletion_protection_enabled=False,
                                      warm_throughput=None)
                 return True
@@ -525,6 +539,17 @@ class Emulation:
         except (ImportError, AttributeError, TypeError, KeyError):
             return None
         return None
+
+    def _stream_label(self, table: str) -> None:
+        """moto labels a stream with the wall clock; the runtime's clock keeps runs repeatable."""
+        try:
+            from moto.dynamodb.models import dynamodb_backends
+
+            t = dynamodb_backends[self.account.account][self.region].get_table(table)
+            t.latest_stream_label = _dt.datetime.fromtimestamp(self.now(), _dt.timezone.utc).strftime(
+                "%Y-%m-%dT%H:%M:%S.%f")[:-3]
+        except Exception:  # noqa: BLE001 - moto's internals moved: keep moto's label
+            pass
 
     def visibility_timeout(self, queue: str) -> int:
         """The queue's visibility timeout as compiled: as written, else six times its

@@ -12,6 +12,7 @@ trigger             a function                                 a flow
                     EventBridge rule like a flow's              (the bucket sends its events to EventBridge)
 ``queue``           SQS event source mapping (:class:`QueueMapping`): batches, one execution per batch for a flow
 ``topic``           SNS subscription with a filter policy (:class:`Subscription`)
+``table``           DynamoDB stream event source mapping (:class:`StreamMapping`), functions only
 ``schedule``        a schedule (:class:`ScheduledRule`): ``rate``/``cron``/``at``
 ``event_pattern``   EventBridge rule (:class:`BusRule`) on the named bus or the default bus
 ``api``             API Gateway route (:class:`ApiRoute`)
@@ -26,7 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowengine.dsl.durations import seconds
-from flowengine.lang.filters import FilterPolicy, s3_key_filter, S3NotificationFilter, compile_filter_policy, s3_event_type
+from flowengine.dsl.streams import DEFAULT_STREAM_BATCH_SIZE
+from flowengine.lang.filters import (
+    FilterCriteria, FilterPolicy, S3NotificationFilter, compile_filter_criteria, compile_filter_policy, s3_event_type,
+    s3_key_filter,
+)
 from flowengine.lang.patterns import EventPattern, compile_pattern
 from flowengine.lang.schedule import Schedule, parse_schedule
 from flowengine.model.app import App, Trigger
@@ -112,6 +117,23 @@ class QueueMapping(Route):
     batch_size: int = 10
     batching_window: float = 0.0
     report_batch_item_failures: bool = False
+    #: Lambda event filtering (None: every message); a message that matches no filter is deleted
+    filter: FilterCriteria | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamMapping(Route):
+    """A DynamoDB stream event source mapping (a function reading a table's stream)."""
+
+    table: str = ""
+    batch_size: int = DEFAULT_STREAM_BATCH_SIZE
+    batching_window: float = 0.0
+    starting_position: str = "LATEST"
+    report_batch_item_failures: bool = False
+    #: Lambda event filtering (None: every record); a record that matches no filter is skipped
+    filter: FilterCriteria | None = None
+    #: retries of a failed batch before its records are dropped; None: Lambda's -1 (until they expire)
+    maximum_retry_attempts: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +220,7 @@ class Router:
         self.rules: dict[str | None, list[BusRule]] = {}
         self.subscriptions: dict[str, list[Subscription]] = {}
         self.mappings: dict[str, list[QueueMapping]] = {}
+        self.streams: dict[str, list[StreamMapping]] = {}
         self.schedules: list[ScheduledRule] = []
         self.api: list[ApiRoute] = []
         #: buckets that send their events to EventBridge (a trigger goes through it)
@@ -228,7 +251,18 @@ class Router:
             self.mappings.setdefault(t.resource, []).append(QueueMapping(
                 t, t.resource, batch_size=int(o.get("batch_size", 10)),
                 batching_window=float(window) if isinstance(window, (int, float)) else 0.0,
-                report_batch_item_failures=o.get("report_batch_item_failures") is True))
+                report_batch_item_failures=o.get("report_batch_item_failures") is True,
+                filter=compile_filter_criteria(o["filter"]) if o.get("filter") else None))
+        elif t.source == "table" and t.resource is not None and t.target_kind == "function":
+            window = seconds(o.get("batching_window", 0))
+            retries = o.get("maximum_retry_attempts")
+            self.streams.setdefault(t.resource, []).append(StreamMapping(
+                t, t.resource, batch_size=int(o.get("batch_size", DEFAULT_STREAM_BATCH_SIZE)),
+                batching_window=float(window) if isinstance(window, (int, float)) else 0.0,
+                starting_position=str(o.get("starting_position", "LATEST")),
+                report_batch_item_failures=o.get("report_batch_item_failures") is True,
+                filter=compile_filter_criteria(o["filter"]) if o.get("filter") else None,
+                maximum_retry_attempts=retries if isinstance(retries, int) and retries >= 0 else None))
         elif t.source == "schedule":
             schedule = parse_schedule(o["schedule"], o.get("timezone") or "UTC")
             rule = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{self.app.name}-{t.name}")[:64]
@@ -474,6 +508,6 @@ def _rule_refusal(rule: BusRule, event: Mapping[str, Any], bus: str | None) -> t
 
 __all__ = [
     "DEFAULT_BUS", "ApiRoute", "BusRule", "QueueMapping", "Refusal", "Route", "Router", "S3Notification",
-    "ScheduledRule", "Subscription", "describe_refusals", "explain_refusals", "goes_through_eventbridge",
+    "ScheduledRule", "StreamMapping", "Subscription", "describe_refusals", "explain_refusals", "goes_through_eventbridge",
     "s3_key_filter", "s3_rule_pattern",
 ]

@@ -199,6 +199,8 @@ class QueuePoller:
 
     async def _process(self, messages: list[dict[str, Any]]) -> None:
         rt, mapping = self.rt, self.mapping
+        if mapping.filter is not None:
+            messages = self._filtered(messages)
         admitted: list[dict[str, Any]] = []
         lineage: Lineage | None = None
         for m in messages:
@@ -241,6 +243,21 @@ class QueuePoller:
             rt._record("sqs", f"{self.queue}: {len(failed)} of {len(admitted)} message(s) reported failed; they "
                        "return after the visibility timeout", queue=self.queue, action="partial",
                        failed=sorted(failed))
+
+    def _filtered(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Lambda event filtering: a message that matches no filter of the mapping is deleted
+        from the queue without reaching the target."""
+        assert self.mapping.filter is not None
+        keep: list[dict[str, Any]] = []
+        drop: list[dict[str, Any]] = []
+        for m in messages:
+            (keep if self.mapping.filter.matches(self._record_of(m)) else drop).append(m)
+        if drop:
+            self.rt._record("sqs", f"{self.queue}: {len(drop)} message(s) match no filter of trigger "
+                            f"{self.mapping.name}; deleted", queue=self.queue, action="filtered",
+                            trigger=self.mapping.name, message_ids=[m["MessageId"] for m in drop])
+            self._delete(drop)
+        return keep
 
     @staticmethod
     def _failures(response: Any, records: list[dict[str, Any]]) -> set[str] | None:

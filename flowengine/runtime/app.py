@@ -62,6 +62,7 @@ from flowengine.events.schedules import ScheduleSource, ScheduleState
 from flowengine.events.sns import SnsSource
 from flowengine.events.source import EventError
 from flowengine.events.sqs import SQS_CONCURRENT_BATCHES, QueuePoller, SqsSource  # noqa: F401 (re-exported)
+from flowengine.events.streams import StreamPoller, StreamSource
 from flowengine.events.recursion import DEFAULT_RECURSION_LIMIT, Lineage, RecursionGuard, RecursionStop, current_lineage
 from flowengine.events.routing import BusRule, Route, Router
 from flowengine.engine.tasks import TaskIntegration, TaskRequest, TaskTarget
@@ -88,7 +89,7 @@ class InvocationError(FlowengineError):
 # --- the runtime ---------------------------------------------------------------------------------
 
 
-class AppRuntime(S3Source, SqsSource, SnsSource, EventBridgeSource, ScheduleSource, ApiSource):
+class AppRuntime(S3Source, SqsSource, SnsSource, StreamSource, EventBridgeSource, ScheduleSource, ApiSource):
     """Runs an app locally: its resources in moto, its flows and functions on one engine and
     one clock, its triggers as AWS wires them.  Use it as a context manager.
 
@@ -223,6 +224,7 @@ class AppRuntime(S3Source, SqsSource, SnsSource, EventBridgeSource, ScheduleSour
                 poller = QueuePoller(self, mapping)
                 self._pollers.setdefault(queue, []).append(poller)
                 self._spawn(poller.run(), None, track=False)
+        self._boot_streams()
         if not isinstance(self.clock, VirtualClock):
             for state in self._schedules:
                 self._spawn(self._schedule_timer(state), None, track=False)
@@ -370,7 +372,8 @@ class AppRuntime(S3Source, SqsSource, SnsSource, EventBridgeSource, ScheduleSour
     def busy(self) -> int:
         """How many things are in flight (executions, deliveries, queued messages)."""
         return (len(self._inbox) + len(self._tasks) + len(self._running)
-                + sum(max((p.outstanding for p in pollers), default=0) for pollers in self._pollers.values()))
+                + sum(max((p.outstanding for p in pollers), default=0) for pollers in self._pollers.values())
+                + self._streams_busy())
 
     def _drive(self, coro: Any) -> Any:
         if not self._started or self._closed:
@@ -645,6 +648,9 @@ class AppRuntime(S3Source, SqsSource, SnsSource, EventBridgeSource, ScheduleSour
             self._background.append(task)
         return task
 
+    def _spawn_poller(self, poller: StreamPoller) -> None:
+        self._spawn(poller.run(), None, track=False)
+
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
@@ -734,6 +740,8 @@ class AppRuntime(S3Source, SqsSource, SnsSource, EventBridgeSource, ScheduleSour
                 for entry in p.get("PublishBatchRequestEntries", []):
                     if entry.get("Id") in published:
                         self._sns({**entry, "TopicArn": p.get("TopicArn")}, str(published[entry["Id"]]), lineage)
+        elif call.service == "dynamodb":
+            self._dynamodb(call, lineage)
         elif call.service == "events":
             results = r.get("Entries", [])
             for i, entry in enumerate(p.get("Entries", [])):

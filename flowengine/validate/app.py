@@ -54,15 +54,17 @@ FUNCTION_KEYS = ("handler", "runtime", "timeout", "memory", "concurrency", "roll
 ROLLOUT_KEYS = ("strategy", "percent", "interval", "alarms", "hooks")
 HOOK_KEYS = ("pre_traffic", "post_traffic")
 RESOURCE_KEYS: dict[str, tuple[str, ...]] = {
-    "bucket": (), "queue": ("visibility_timeout", "fifo", "dead_letter"), "topic": (), "table": ("key",),
+    "bucket": (), "queue": ("visibility_timeout", "fifo", "dead_letter"), "topic": (), "table": ("key", "stream"),
     "event_bus": (),
 }
 DEAD_LETTER_KEYS = ("queue", "max_receive_count")
 FLOW_KEYS = ("type", "timeout", "logging", "tracing", "definition", "definition_file", "policies")
 TRIGGER_OPTIONS: dict[str, tuple[str, ...]] = {
     "bucket": ("events", "prefix", "suffix", "via_eventbridge"),
-    "queue": ("batch_size", "batching_window", "report_batch_item_failures"),
+    "queue": ("batch_size", "batching_window", "report_batch_item_failures", "filter"),
     "topic": ("filter_policy",),
+    "table": ("batch_size", "batching_window", "starting_position", "filter", "report_batch_item_failures",
+              "maximum_retry_attempts"),
     "schedule": ("input", "timezone"),
     "event_pattern": ("bus", "input", "input_path"),
     "api": (),
@@ -445,6 +447,9 @@ def _resources(a: _App) -> None:
                 _dead_letter(a, kptr, value, name)
             elif key == "key":
                 _table_key(a, kptr, value)
+            elif key == "stream" and view_type(value) is None:
+                a.report("FE604", f"stream '{shorten(value)}' is not a stream view type", kptr,
+                         hint=did_you_mean(value, STREAM_VIEW_TYPES) or "one of " + ", ".join(STREAM_VIEW_TYPES))
         if kind == "table" and "key" not in r:
             a.report("FE602", f"table {name} has no key", ptr, key=True, hint="add key: {id: S}")
 
@@ -733,7 +738,7 @@ def _trigger_target(a: _App, ptr: Pointer, key: str, value: Any) -> None:
 def _trigger_source(a: _App, ptr: Pointer, source: str, t: dict[str, Any]) -> None:
     value = t[source]
     sptr = ptr + (source,)
-    if source in ("bucket", "queue", "topic"):
+    if source in ("bucket", "queue", "topic", "table"):
         if _want(a, sptr, value, "string", source, hint=f"name a {source} resource of the app"):
             _resource_ref(a, sptr, value, source, source)
     elif source == "schedule":
@@ -791,6 +796,10 @@ def _trigger_source(a: _App, ptr: Pointer, source: str, t: dict[str, Any]) -> No
             _want(a, ptr + (key,), t[key], "string", key)
     if source == "bucket" and "via_eventbridge" in t:
         _want(a, ptr + ("via_eventbridge",), t["via_eventbridge"], "boolean", "via_eventbridge")
+    if source in ("queue", "table") and "filter" in t:
+        _filter_criteria(a, ptr + ("filter",), t["filter"])
+    if source == "table":
+        _stream_trigger(a, ptr, t)
     if source == "queue":
         if "batch_size" in t:
             _int_range(a, ptr + ("batch_size",), t["batch_size"], "batch_size", 1, 10000)
@@ -804,6 +813,51 @@ def _trigger_source(a: _App, ptr: Pointer, source: str, t: dict[str, Any]) -> No
         _pattern(a, ptr + ("filter_policy",), t["filter_policy"], "filter_policy")
     if source == "schedule" and "timezone" in t:
         _want(a, ptr + ("timezone",), t["timezone"], "string", "timezone", hint="an IANA name such as Europe/Paris")
+
+
+def _filter_criteria(a: _App, ptr: Pointer, value: Any) -> None:
+    """A trigger's ``filter``: Lambda's FilterCriteria, one pattern or a list of up to five
+    (Lambda's default quota), in Lambda's grammar (EventBridge's without wildcard and cidr)."""
+    if not isinstance(value, (dict, list)) or (isinstance(value, list) and not value):
+        a.report("FE603", f"filter must be a pattern or a list of patterns, not {json_type(value)}", ptr,
+                 hint="write filter: {eventName: [INSERT]} or a list of such patterns")
+        return
+    if isinstance(value, list) and len(value) > 5:
+        a.report("FE607", f"filter has {len(value)} patterns; Lambda takes at most 5 per event source mapping", ptr,
+                 hint="merge patterns, or ask AWS for a higher quota and split the trigger")
+    if _compile_filter_criteria is None:  # pragma: no cover - only while the lang module is missing
+        return
+    try:
+        _compile_filter_criteria(value)
+    except PatternError as exc:
+        where = tuple(getattr(exc, "path", ()))
+        a.report("FE624", f"filter: {getattr(exc, 'message', exc)}", ptr + where,
+                 hint="Lambda filters list the values to match: {dynamodb: {NewImage: {status: {S: [paid]}}}}")
+
+
+def _stream_trigger(a: _App, ptr: Pointer, t: dict[str, Any]) -> None:
+    """A ``table`` trigger (a DynamoDB stream event source mapping): Lambda's limits."""
+    if "start" in t:
+        a.report("FE604", "a table trigger invokes a function; flowengine does not start a flow from a stream",
+                 ptr + ("start",), key=True,
+                 hint="invoke: a function that starts the flow (an EventBridge Pipe from a stream is not compiled)")
+    if "batch_size" in t:
+        _int_range(a, ptr + ("batch_size",), t["batch_size"], "batch_size", 1, MAX_STREAM_BATCH_SIZE)
+    if "batching_window" in t:
+        _duration(a, ptr + ("batching_window",), t["batching_window"], "batching_window", 0, 300)
+    if "starting_position" in t and t["starting_position"] not in STARTING_POSITIONS:
+        value = t["starting_position"]
+        a.report("FE604", f"starting_position '{shorten(value)}' is not a DynamoDB stream position",
+                 ptr + ("starting_position",),
+                 hint=("a DynamoDB stream starts at LATEST or TRIM_HORIZON (AT_TIMESTAMP is Kinesis's)"
+                       if value == "AT_TIMESTAMP" else did_you_mean(value, STARTING_POSITIONS)
+                       or "LATEST or TRIM_HORIZON"))
+    if "report_batch_item_failures" in t:
+        _want(a, ptr + ("report_batch_item_failures",), t["report_batch_item_failures"], "boolean",
+              "report_batch_item_failures")
+    if "maximum_retry_attempts" in t:
+        _int_range(a, ptr + ("maximum_retry_attempts",), t["maximum_retry_attempts"], "maximum_retry_attempts",
+                   -1, 10000)
 
 
 def _resource_ref(a: _App, ptr: Pointer, name: str, kind: str, key: str) -> None:
@@ -875,6 +929,10 @@ try:  # the local scheduler's parser: what validates is what fires
 except ImportError:  # pragma: no cover - only while the events module is missing
     _parse_schedule = None  # type: ignore[assignment]
     ScheduleError = ValueError  # type: ignore[assignment,misc]
+try:  # Lambda's event filtering, as the local event source mappings apply it
+    from flowengine.lang.filters import compile_filter_criteria as _compile_filter_criteria
+except ImportError:  # pragma: no cover - only while the lang module is missing
+    _compile_filter_criteria = None  # type: ignore[assignment]
 try:  # the local event bus's pattern compiler: what validates is what matches
     from flowengine.lang.patterns import PatternError
     from flowengine.lang.patterns import compile_pattern as _compile_pattern
@@ -1061,7 +1119,7 @@ def _event_loops(a: _App) -> None:
         target_key = next((k for k in TRIGGER_TARGETS if k in t), None)
         if source is None or target_key is None or not isinstance(t[target_key], str):
             continue
-        if source in ("bucket", "queue", "topic"):
+        if source in ("bucket", "queue", "topic", "table"):
             if not isinstance(t[source], str) or t[source] not in app.resources:
                 continue
             src: tuple[str, str] = ("resource", t[source])
@@ -1097,11 +1155,12 @@ def _event_loops(a: _App) -> None:
         chain = _chain(src, cycle, app)
         t = triggers[i]
         source = next(k for k in TRIGGER_SOURCES if k in t)
-        filtered = [k for k in ("prefix", "suffix", "filter_policy") if k in t] or (
+        filtered = [k for k in ("prefix", "suffix", "filter_policy", "filter") if k in t] or (
             ["event_pattern"] if source == "event_pattern" else [])
         loop_triggers = [j for (j, e) in entries]
         all_filtered = all(
-            any(k in triggers[j] for k in ("prefix", "suffix", "filter_policy", "event_pattern")) for j in loop_triggers)
+            any(k in triggers[j] for k in ("prefix", "suffix", "filter_policy", "filter", "event_pattern"))
+            for j in loop_triggers)
         severity = "warning" if all_filtered else "error"
         hint = ("the trigger's " + "/".join(filtered) + " may keep the writes out: make sure they cannot match"
                 if all_filtered else
