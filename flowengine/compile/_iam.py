@@ -343,7 +343,7 @@ class FlowPermissions:
             return
         params = _params(st) if isinstance(_params(st), dict) else {}
         path_kind, path = _field(st, "Path")
-        path_text = path if path_kind == "static" else params.get("Path.$") if path_kind == "dynamic" else None
+        path_text = params.get("Path", params.get("Path.$"))  # a literal, a path or an expression
         actions: tuple[str, ...] = ("execute-api:Invoke",)
         if isinstance(path_text, str) and "@connections" in path_text:
             # posting to a WebSocket client is the @connections management API

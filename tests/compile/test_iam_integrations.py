@@ -165,11 +165,17 @@ def test_api_gateway_invoke_on_the_method_arn(tmp_path: Path) -> None:
     assert broad(warnings) == []
 
 
-def test_api_gateway_posting_to_websocket_connections(tmp_path: Path) -> None:
-    statements, _ = compiled(tmp_path, {"Send": task(
-        "arn:aws:states:::apigateway:invoke", ApiEndpoint="a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
-        Method="POST", Stage="api", AuthType="IAM_ROLE", RequestBody={"m": "hi"},
-        **{"Path.$": "States.Format('/@connections/{}', $.id)"})})
+@pytest.mark.parametrize("language", ["JSONPath", "JSONata"])
+def test_api_gateway_posting_to_websocket_connections(tmp_path: Path, language: str) -> None:
+    params = {"ApiEndpoint": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", "Method": "POST", "Stage": "api",
+              "AuthType": "IAM_ROLE", "RequestBody": {"m": "hi"}}
+    if language == "JSONPath":
+        state = task("arn:aws:states:::apigateway:invoke", **params,
+                     **{"Path.$": "States.Format('/@connections/{}', $.id)"})
+    else:
+        state = {"Type": "Task", "QueryLanguage": "JSONata", "Resource": "arn:aws:states:::apigateway:invoke",
+                 "Arguments": {**params, "Path": "{% '/@connections/' & $states.input.id %}"}}
+    statements, _ = compiled(tmp_path, {"Send": state})
     resource = {"Fn::Sub": "arn:${AWS::Partition}:execute-api:us-east-1:${AWS::AccountId}:a1b2c3d4e5/api/POST/*"}
     assert grants(statements) == {"execute-api:Invoke": [resource], "execute-api:ManageConnections": [resource]}
 
