@@ -1172,7 +1172,7 @@ class _Importer:
                     try:
                         kept.append(self.policy_value(item, ptr + (key, i)))
                     except _Untranslatable as exc:
-                        self.warn(f"{lid}: policy {label}, statement{sid}: the resource {exc} is not carried over")
+                        self.warn(f"{lid}: policy {label}, statement{sid}: a resource naming {exc} is not carried over")
                 if not kept:
                     return None
                 out[key] = kept
@@ -1200,7 +1200,7 @@ class _Importer:
             (fn, arg), = raw.items()
             if fn == "Ref" and isinstance(arg, str):
                 if arg in self.intrinsics.parameters:
-                    return self.policy_value(self.intrinsics.parameters[arg], ptr)
+                    return self.policy_value(self.policy_parameter(arg), ptr)
                 return self.policy_ref(arg, None)
             if fn == "Fn::GetAtt":
                 parts = arg.split(".", 1) if isinstance(arg, str) else arg
@@ -1241,12 +1241,23 @@ class _Importer:
                 res, _, attr = inner.partition(".")
                 return self.policy_ref(res, attr)
             if inner in self.intrinsics.parameters:
-                value = self.policy_value(self.intrinsics.parameters[inner], ptr)
+                value = self.policy_value(self.policy_parameter(inner), ptr)
                 if isinstance(value, str):
                     return value
             return self.policy_ref(inner, None)
 
         return _SUB_VARIABLE.sub(one, text)
+
+    def policy_parameter(self, name: str) -> Any:
+        """A parameter's value in a policy; one with no value (no Default, no override) grants
+        nothing real, so what names it is not carried over."""
+        value = self.intrinsics.parameters[name]
+        params = self.doc.get("Parameters")
+        declared = params.get(name) if isinstance(params, dict) else None
+        if value == f"param-{name}" and not (isinstance(declared, dict) and "Default" in declared):
+            raise _Untranslatable(f"the parameter {name}, which has no value (give it with --parameter-overrides "
+                                  f"{name}=VALUE)")
+        return value
 
     def policy_ref(self, name: str, attr: str | None) -> str:
         """``Ref name`` / ``Fn::GetAtt name.attr`` in a policy → ``${X}``, ``${XArn}`` or

@@ -16,6 +16,7 @@ AWSTemplateFormatVersion: "2010-09-09"
 Transform: AWS::Serverless-2016-10-31
 Parameters:
   TableArnParam: {Type: String, Default: "arn:aws:dynamodb:eu-west-1:111122223333:table/legacy"}
+  RoleArnParam: {Type: String}
 Resources:
   Files: {Type: AWS::S3::Bucket}
   Jobs: {Type: AWS::SQS::Queue}
@@ -34,10 +35,10 @@ DEFINITION = textwrap.indent(textwrap.dedent("""
 """), " " * 12)
 
 
-def imported(tmp_path: Path, resources: str) -> tuple[ImportResult, Any]:
+def imported(tmp_path: Path, resources: str, **kw: Any) -> tuple[ImportResult, Any]:
     text = textwrap.dedent(HEADER).lstrip() + textwrap.indent(textwrap.dedent(resources).strip("\n"), "  ") + "\n"
     (tmp_path / "template.yaml").write_text(text)
-    result = import_template(tmp_path / "template.yaml", tmp_path / "app.yaml")
+    result = import_template(tmp_path / "template.yaml", tmp_path / "app.yaml", **kw)
     (tmp_path / "app.yaml").write_text(result.text)
     assert [d for d in result.diagnostics if d.severity == "error"] == []
     return result, load(tmp_path / "app.yaml").app.flows["Machine"]
@@ -156,3 +157,19 @@ def test_an_iam_policy_variable_stays_one(tmp_path: Path) -> None:
     compiled = compile_app(load(tmp_path / "app.yaml"))
     statement = compiled.template["Resources"]["Machine"]["Properties"]["Policies"][-1]["Statement"][0]
     assert statement["Resource"] == {"Fn::Sub": "arn:aws:s3:::home/${!aws:username}/*"}
+
+
+def test_a_parameter_with_no_value_grants_nothing_and_is_said(tmp_path: Path) -> None:
+    machine = """
+        Machine:
+          Type: AWS::Serverless::StateMachine
+          Properties:
+            Policies:
+              - Statement: [{Effect: Allow, Action: iam:PassRole, Resource: !Ref RoleArnParam}]""" + DEFINITION
+    result, flow = imported(tmp_path, machine)
+    assert flow.policies == ()
+    assert any("parameter RoleArnParam, which has no value" in w and "--parameter-overrides RoleArnParam=" in w
+               for w in result.warnings)
+    _, flow = imported(tmp_path, machine, parameters={"RoleArnParam": "arn:aws:iam::111122223333:role/r"})
+    assert flow.policies == ({"Statement": [{"Effect": "Allow", "Action": "iam:PassRole",
+                                             "Resource": "arn:aws:iam::111122223333:role/r"}]},)
