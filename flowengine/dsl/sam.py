@@ -52,6 +52,7 @@ from flowengine.dsl.cfn import NO_VALUE, PSEUDO_PARAMETERS, Intrinsics, as_text,
 from flowengine.dsl.names import local_name
 from flowengine.dsl.source import Pointer, Source, SubSource, load_text, read_text
 from flowengine.dsl.substitutions import PLACEHOLDER, load_definition_file, load_definition_text, unresolved_diagnostics
+from flowengine.dsl.streams import STARTING_POSITIONS, stream_table_arn, view_type
 from flowengine.errors import LoadError
 from flowengine.model.app import App, Flow, Function, Resource, Rollout, Trigger
 from flowengine.model.asl import Loc
@@ -73,7 +74,8 @@ TRIGGER_TYPES = ("AWS::Events::Rule", "AWS::SNS::Subscription", "AWS::Lambda::Ev
 SUPPORT_TYPES = ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion")
 
 #: Event types of a function / a state machine that become triggers.
-FUNCTION_EVENTS = ("S3", "SQS", "SNS", "EventBridgeRule", "CloudWatchEvent", "Schedule", "ScheduleV2", "Api", "HttpApi")
+FUNCTION_EVENTS = ("S3", "SQS", "SNS", "DynamoDB", "EventBridgeRule", "CloudWatchEvent", "Schedule", "ScheduleV2", "Api",
+                   "HttpApi")
 STATE_MACHINE_EVENTS = ("Schedule", "ScheduleV2", "EventBridgeRule", "CloudWatchEvent", "Api")
 
 #: Globals sections and the resource type each applies to.
@@ -814,8 +816,9 @@ class _TemplateBuilder:
                     out["dead_letter"] = {"queue": dlq, "max_receive_count": _int(redrive.get("maxReceiveCount"), 3)}
         elif kind == "table":
             out["key"] = self._table_key(t, props, pp)
-            if isinstance(props.get("StreamSpecification"), dict):
-                self.info.not_modelled.setdefault(f"{t} StreamSpecification", []).append(rid)
+            spec = self.resolve(props.get("StreamSpecification"), pp + ("StreamSpecification",), literal=True)
+            if isinstance(spec, dict) and view_type(spec.get("StreamViewType")) is not None:
+                out["stream"] = spec["StreamViewType"]
         elif kind == "topic" and isinstance(props.get("Subscription"), list):
             for i, sub in enumerate(props["Subscription"]):
                 if isinstance(sub, dict):
@@ -893,15 +896,14 @@ class _TemplateBuilder:
             if queue is None:
                 self.not_emulated_event(f"SQS event '{name}' on a queue outside the template", pp + ("Queue",))
                 return
-            if "FilterCriteria" in props:
-                self.report("FE909", "FilterCriteria is not applied locally: every message reaches the function",
-                            pp + ("FilterCriteria",), hint="filter in the handler, or send only matching messages",
-                            severity="warning")
             responses = props.get("FunctionResponseTypes") or []
             self.add_trigger("queue", target, kind, tname, ptr, resource=queue,
                              batch_size=_int(props.get("BatchSize"), None),
                              batching_window=_int(props.get("MaximumBatchingWindowInSeconds"), None),
-                             report_batch_item_failures=True if "ReportBatchItemFailures" in responses else None)
+                             report_batch_item_failures=True if "ReportBatchItemFailures" in responses else None,
+                             filter=self.filter_criteria(props, pp))
+        elif etype == "DynamoDB":
+            self.stream_trigger(target, kind, tname, props, ptr, props.get("Stream"), "Stream")
         elif etype == "SNS":
             topic = self.resource_of(props.get("Topic"), ("topic",))
             if topic is None:
@@ -925,6 +927,64 @@ class _TemplateBuilder:
         elif etype in ("Api", "HttpApi"):
             method = str(props.get("Method", "ANY")).upper()
             self.add_trigger("api", target, kind, tname, ptr, api={"method": method, "path": str(props.get("Path", "/"))})
+
+    def stream_table(self, arn: Any) -> str | None:
+        """The table of the template whose stream ``arn`` (resolved) is."""
+        table_arn = stream_table_arn(arn)
+        return self.resource_of(table_arn, ("table",)) if table_arn is not None else None
+
+    def stream_trigger(self, target: str, kind: str, name: str, props: dict[str, Any], ptr: Pointer, arn: Any,
+                       key: str) -> None:
+        """A DynamoDB stream event source (a SAM ``DynamoDB`` event, or an EventSourceMapping on
+        a table's stream) → a ``table`` trigger; a stream of a table outside the template, FE909."""
+        pp = ptr + ("Properties",)
+        table = self.stream_table(arn)
+        if table is None:
+            self.not_emulated_event(f"DynamoDB stream event '{name}' on a table outside the template", pp + (key,))
+            return
+        if props.get("Enabled") in (False, "false"):
+            return
+        if not isinstance(_props(self.resources_raw.get(table)).get("StreamSpecification"), dict):
+            self.report("FE910", f"table {table} has no StreamSpecification, so it has no StreamArn on AWS; locally "
+                        "its stream is emulated with NEW_AND_OLD_IMAGES", pp + (key,), severity="warning",
+                        hint=f"add StreamSpecification: {{StreamViewType: NEW_AND_OLD_IMAGES}} to {table}")
+        ignored = [k for k in _STREAM_NOT_EMULATED if k in props]
+        if ignored:
+            self.report("FE909", f"{', '.join(ignored)} not applied locally", pp + (ignored[0],), severity="warning",
+                        hint="failed batches are retried, then dropped (docs/events.md)")
+        position = props.get("StartingPosition")
+        retries = _int(props.get("MaximumRetryAttempts"), None)
+        responses = props.get("FunctionResponseTypes") or []
+        self.add_trigger("table", target, kind, name, ptr, resource=table,
+                         batch_size=_int(props.get("BatchSize"), None),
+                         batching_window=_int(props.get("MaximumBatchingWindowInSeconds"), None),
+                         starting_position=position if position in STARTING_POSITIONS else None,
+                         filter=self.filter_criteria(props, pp),
+                         report_batch_item_failures=True if "ReportBatchItemFailures" in responses else None,
+                         maximum_retry_attempts=retries if isinstance(retries, int) and retries >= 0 else None)
+
+    def filter_criteria(self, props: dict[str, Any], pp: Pointer) -> list[Any] | None:
+        """``FilterCriteria: {Filters: [{Pattern: JSON text}]}`` → the trigger's ``filter``
+        (the patterns; the validator checks their grammar)."""
+        criteria = props.get("FilterCriteria")
+        if criteria is None:
+            return None
+        filters = criteria.get("Filters") if isinstance(criteria, dict) else None
+        patterns: list[Any] = []
+        for i, f in enumerate(filters if isinstance(filters, list) else []):
+            raw = f.get("Pattern") if isinstance(f, dict) else None
+            try:
+                pattern = json.loads(raw) if isinstance(raw, str) else raw
+            except ValueError as exc:
+                self.report("FE624", f"FilterCriteria pattern is not JSON: {exc}", pp + ("FilterCriteria", "Filters", i),
+                            hint="Pattern is JSON text: '{\"body\": {\"kind\": [\"order\"]}}'")
+                return None
+            if not isinstance(pattern, dict):
+                self.report("FE624", "a FilterCriteria filter needs a Pattern (a JSON object)",
+                            pp + ("FilterCriteria", "Filters", i))
+                return None
+            patterns.append(pattern)
+        return patterns or None  # no filters: every record passes
 
     def input_transformer(self, props: dict[str, Any], ptr: Pointer) -> None:
         if "InputTransformer" in props:
@@ -1048,6 +1108,9 @@ class _TemplateBuilder:
             return
         queue = self.resource_of(props.get("EventSourceArn"), ("queue",))
         found = self.target_of(props.get("FunctionName"))
+        if found is not None and stream_table_arn(props.get("EventSourceArn")) is not None:
+            self.stream_trigger(found[0], "function", rid, props, ptr, props.get("EventSourceArn"), "EventSourceArn")
+            return
         if queue is None or found is None:
             self.not_emulated_event(f"event source mapping '{rid}' (only SQS queues of the template are emulated)", pp)
             return
@@ -1055,7 +1118,8 @@ class _TemplateBuilder:
         self.add_trigger("queue", found[0], "function", rid, ptr, resource=queue,
                          batch_size=_int(props.get("BatchSize"), None),
                          batching_window=_int(props.get("MaximumBatchingWindowInSeconds"), None),
-                         report_batch_item_failures=True if "ReportBatchItemFailures" in responses else None)
+                         report_batch_item_failures=True if "ReportBatchItemFailures" in responses else None,
+                         filter=self.filter_criteria(props, pp))
 
     def bucket_notifications(self, rid: str, key: str, configs: Any, ptr: Pointer) -> None:
         if key != "LambdaConfigurations":
@@ -1114,6 +1178,11 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+#: A stream event source's properties the runtime does not apply (reported, FE909).
+_STREAM_NOT_EMULATED = ("BisectBatchOnFunctionError", "DestinationConfig", "MaximumRecordAgeInSeconds",
+                        "ParallelizationFactor", "TumblingWindowInSeconds")
 
 
 def _props(raw: Any) -> dict[str, Any]:

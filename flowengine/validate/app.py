@@ -921,6 +921,12 @@ def _template_triggers(loaded: LoadedApp, out: list[Diagnostic]) -> None:
             except PatternError as exc:
                 out.append(Diagnostic("FE624", f"event pattern: {getattr(exc, 'message', exc)}", t.loc.span,
                                       hint="EventBridge patterns list the values to match: {source: [orders]}"))
+        if t.options.get("filter") is not None and _compile_filter_criteria is not None:
+            try:  # FilterCriteria of an SQS or DynamoDB event: the grammar Lambda accepts
+                _compile_filter_criteria(t.options["filter"])
+            except PatternError as exc:
+                out.append(Diagnostic("FE624", f"FilterCriteria: {getattr(exc, 'message', exc)}", t.loc.span,
+                                      hint="Lambda filters list the values to match: {\"body\": {\"kind\": [\"order\"]}}"))
 
 
 try:  # the local scheduler's parser: what validates is what fires
