@@ -8,6 +8,7 @@ translator read.  :func:`dump_yaml` prints them in the short form (``!Ref X``,
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -48,7 +49,13 @@ def bucket_name(app: str, bucket: str) -> dict[str, Any]:
     Bucket names are global, lowercase and at most 63 characters; the stack name may hold
     capitals, so it cannot be used, and the suffix keeps two stacks of one app apart.
     """
-    prefix = _dns_label(f"{app}-{bucket}", 63 - 13)
+    limit = 63 - 13
+    prefix = _dns_label(f"{app}-{bucket}", 63)
+    if len(prefix) > limit:
+        # cut to fit, with a digest of the whole so that two long names of one app that
+        # share their first 43 characters stay apart (cfn-lint E3019, and S3 would refuse)
+        digest = hashlib.sha256(f"{app}-{bucket}".encode()).hexdigest()[:6]
+        prefix = prefix[: limit - 7].rstrip("-") + "-" + digest
     return sub(prefix + "-${StackSuffix}", {"StackSuffix": stack_suffix()})
 
 

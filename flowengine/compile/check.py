@@ -58,7 +58,9 @@ def _derived_policies(resource: dict[str, Any], policies: Any) -> list[Any]:
     meta = resource.get("Metadata")
     mine = meta.get("flowengine") if isinstance(meta, dict) else None
     declared = mine.get("declared_policies") if isinstance(mine, dict) else None
-    return policies[: len(policies) - declared] if isinstance(declared, int) and 0 < declared <= len(policies) else policies
+    if isinstance(declared, int) and 0 < declared <= len(policies):
+        return policies[: len(policies) - declared]
+    return policies
 
 
 def semantic_problems(sam: dict[str, Any]) -> list[str]:
@@ -198,11 +200,36 @@ def lint_problems(cfn: dict[str, Any], region: str = "us-east-1") -> list[str]:
         raise FlowengineError("checking a template needs cfn-lint: pip install 'flowengine[test]' "
                               "(or pip install cfn-lint)") from None
 
-    template, errors = decode_str(json.dumps(cfn))
+    # non-ASCII text stays text: cfn-lint reads JSON with a YAML parser, which refuses the
+    # surrogate-pair escapes json.dumps writes for characters outside the BMP (an emoji)
+    template, errors = decode_str(json.dumps(cfn, ensure_ascii=False))
     matches = errors if errors or template is None else _linter(region).validate_template(template)
     out = []
     for m in matches:
+        if _contradicts_aws(m, cfn):
+            continue
         path = getattr(m, "path", None)
         where = "/".join(str(p) for p in path) if path else f"line {m.linenumber}"
         out.append(f"{m.rule.id} {where}: {m.message}")
     return sorted(set(out))
+
+
+def _contradicts_aws(match: Any, cfn: dict[str, Any]) -> bool:
+    """A cfn-lint finding that AWS's own documentation contradicts (docs/compile.md lists them).
+
+    * E3601 on a Parallel state's ``Parameters``: cfn-lint's ASL schema leaves the field out,
+      but Step Functions takes it ("Parameters (Optional, JSONPath only): used to pass
+      information to the state machines defined in the Branches array", the Parallel state's
+      page of the Step Functions developer guide), and AWS's own samples use it.
+    """
+    path = list(getattr(match, "path", None) or [])
+    if match.rule.id != "E3601" or not path or path[-1] != "Parameters" or \
+            "'Parameters' was unexpected" not in str(match.message):
+        return False
+    node: Any = cfn
+    for key in path[:-1]:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return isinstance(node, dict) and node.get("Type") == "Parallel"

@@ -46,6 +46,16 @@ COMPILE_LIMITS = {"FE807", "FE814"}
 PARAMETER_OVERRIDES: dict[str, dict[str, str]] = {
     "serverless-patterns--sfn-lambda-function-crossaccount": {
         "CrossAccountID": "111122223333", "LambdaFunctionName": "crossAccountFunction", "Region": "us-east-1"},
+    "serverless-patterns--sfn-ecs-sam": {
+        "ECSCluster": "arn:aws:ecs:us-east-1:111122223333:cluster/demo",
+        "TaskDefinition": "arn:aws:ecs:us-east-1:111122223333:task-definition/demo:1", "TaskName": "demo",
+        "EcsTaskExecutionRole": "arn:aws:iam::111122223333:role/demo-execution",
+        "EcsTaskRole": "arn:aws:iam::111122223333:role/demo-task", "VpcSubnet": "subnet-0123456789abcdef0"},
+    "sfn-workflows--dynamodb-migrations": {
+        "TableName": "Orders", "TableARN": "arn:aws:dynamodb:us-east-1:111122223333:table/Orders"},
+    "sfn-workflows--dynamodb-transfer": {
+        "SourceTableName": "Source", "SourceTableARN": "arn:aws:dynamodb:us-east-1:111122223333:table/Source",
+        "TargetTableName": "Target", "TargetTableARN": "arn:aws:dynamodb:us-east-1:111122223333:table/Target"},
 }
 
 
