@@ -100,7 +100,8 @@ def _managed(rep: Reporter, ptr: Pointer, value: str, names: Mapping[str, str]) 
     if known and value not in known:
         rep.report("FE604", f"'{shorten(value)}' is no AWS managed policy that SAM knows by name", ptr,
                    severity="warning",
-                   hint=did_you_mean(value, known) or "write the policy's ARN (arn:${AWS::Partition}:iam::...:policy/...)")
+                   hint=did_you_mean(value, known)
+                   or "write the policy's ARN (arn:${AWS::Partition}:iam::...:policy/...)")
 
 
 def _template(rep: Reporter, ptr: Pointer, value: dict[str, Any], names: Mapping[str, str]) -> None:
@@ -128,7 +129,8 @@ def _template(rep: Reporter, ptr: Pointer, value: dict[str, Any], names: Mapping
         return
     for key, v in params.items():
         if key not in wanted:
-            hint = did_you_mean(key, wanted) or ("it takes: " + ", ".join(wanted) if wanted else "it takes none: write {}")
+            hint = did_you_mean(key, wanted) or (
+                "it takes: " + ", ".join(wanted) if wanted else "it takes none: write {}")
             rep.report("FE601", f"unknown parameter '{shorten(key)}' of {name}", tptr + (key,), key=True, hint=hint)
         elif isinstance(v, str):
             _placeholders(rep, tptr + (key,), v, names)

@@ -68,7 +68,8 @@ def test_declared_policies_follow_the_derived_ones_with_placeholders_resolved(tm
     declared = policies[-3:]
     assert declared[0] == "AWSLambdaRole"
     # ${Files} is the bucket's name, exactly what compile writes for the bucket itself
-    assert declared[1] == {"S3ReadPolicy": {"BucketName": compiled.template["Resources"]["Files"]["Properties"]["BucketName"]}}
+    bucket_name = compiled.template["Resources"]["Files"]["Properties"]["BucketName"]
+    assert declared[1] == {"S3ReadPolicy": {"BucketName": bucket_name}}
     first, second = declared[2]["Statement"]
     assert first["Resource"] == [
         {"Fn::GetAtt": ["Jobs", "Arn"]},
@@ -97,14 +98,16 @@ def test_a_declared_policy_equal_to_a_derived_one_is_written_once(tmp_path: Path
         States:
           Run: {Type: Task, Function: Fn, End: true}
     """
-    compiled = compile_app(load(write_app(tmp_path, 'policies: [{LambdaInvokePolicy: {FunctionName: "${Fn}"}}]', states)))
+    policies = 'policies: [{LambdaInvokePolicy: {FunctionName: "${Fn}"}}]'
+    compiled = compile_app(load(write_app(tmp_path, policies, states)))
     res = machine(compiled)
     assert res["Properties"]["Policies"] == [{"LambdaInvokePolicy": {"FunctionName": {"Ref": "Fn"}}}]
     assert "Metadata" not in res
 
 
 def test_wildcard_actions_are_the_authors_but_not_compiles(tmp_path: Path) -> None:
-    compiled = compile_app(load(write_app(tmp_path, 'policies: {Statement: [{Effect: Allow, Action: "logs:*", Resource: "*"}]}')))
+    policies = 'policies: {Statement: [{Effect: Allow, Action: "logs:*", Resource: "*"}]}'
+    compiled = compile_app(load(write_app(tmp_path, policies)))
     assert check_template(compiled.template) == []
     # the same statement as a derived policy (no Metadata count) is still refused
     del machine(compiled)["Metadata"]

@@ -68,7 +68,8 @@ def test_sam_policies_come_over_with_app_references(tmp_path: Path) -> None:
         {"Statement": [
             {"Effect": "Allow", "Action": ["sqs:SendMessage"],
              "Resource": ["${JobsArn}", "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:x"]},
-            {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "arn:aws:dynamodb:eu-west-1:111122223333:table/legacy"},
+            {"Effect": "Allow", "Action": "dynamodb:PutItem",
+             "Resource": "arn:aws:dynamodb:eu-west-1:111122223333:table/legacy"},
             {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "${FilesArn}/${AWS::Region}/*"},
         ]},
     )
@@ -103,7 +104,8 @@ def test_a_template_role_comes_over_with_its_policies_and_attached_policy(tmp_pa
           Properties:
             Role: !GetAtt MachineRole.Arn""" + DEFINITION)
     assert flow.policies == (
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "${JobsArn}"}]},
+        {"Version": "2012-10-17",
+         "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "${JobsArn}"}]},
         "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess",
         {"Statement": [{"Effect": "Allow", "Action": "states:ListExecutions", "Resource": "*"}]},
     )
@@ -151,7 +153,8 @@ def test_an_iam_policy_variable_stays_one(tmp_path: Path) -> None:
           Type: AWS::Serverless::StateMachine
           Properties:
             Policies:
-              - Statement: [{Effect: Allow, Action: s3:GetObject, Resource: "arn:aws:s3:::home/${aws:username}/*"}]""" + DEFINITION)
+              - Statement:
+                  - {Effect: Allow, Action: s3:GetObject, Resource: "arn:aws:s3:::home/${aws:username}/*"}""" + DEFINITION)
     assert flow.policies == ({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
                                              "Resource": "arn:aws:s3:::home/${!aws:username}/*"}]},)
     compiled = compile_app(load(tmp_path / "app.yaml"))
