@@ -7,6 +7,8 @@ trigger                a function                                  a flow
                        ``EventBridgeRule`` with via_eventbridge    events; the bucket turns EventBridge on
 ``queue``              ``SQS`` event source mapping                an EventBridge Pipe (``AWS::Pipes::Pipe``)
 ``topic``              ``SNS`` subscription                        not expressible (FE809)
+``table``              ``DynamoDB`` stream event source mapping;   not expressible (FE809)
+                       the table gets ``StreamSpecification``
 ``schedule``           ``Schedule``; ``ScheduleV2`` for ``at()``   the same, with ``OmitName`` so two stacks
                        and ``timezone``                            do not collide
 ``event_pattern``      ``EventBridgeRule``                         ``EventBridgeRule``
@@ -28,6 +30,7 @@ from flowengine.compile._report import (
     BAD_TRIGGER, UNKNOWN_REFERENCE, UNSUPPORTED_TRIGGER, WRONG_KIND, Reporter,
 )
 from flowengine.dsl.durations import seconds
+from flowengine.dsl.streams import MAX_STREAM_BATCH_SIZE, STARTING_POSITIONS
 from flowengine.lang.filters import s3_key_filter
 from flowengine.model.app import App, Trigger
 
@@ -175,10 +178,11 @@ class TriggerCompiler:
                      hint="add e.g. batching_window: 5s")
             return None
         report_failures = t.options.get("report_batch_item_failures")
-        if queue is None:
+        criteria = self._filter_criteria(i, t)
+        if queue is None or (criteria is None and "filter" in t.options):
             return None
         if t.target_kind == "flow":
-            self._pipe(i, t, queue, batch, window)
+            self._pipe(i, t, queue, batch, window, criteria)
             return None
         self.plan.queue_consumers.setdefault(queue, []).append(self.app.functions[t.target].timeout_seconds)
         props: dict[str, Any] = {"Queue": get_att(queue, "Arn")}
@@ -188,9 +192,12 @@ class TriggerCompiler:
             props["MaximumBatchingWindowInSeconds"] = window
         if report_failures is True:
             props["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+        if criteria is not None:
+            props["FilterCriteria"] = criteria
         return {"Type": "SQS", "Properties": props}
 
-    def _pipe(self, i: int, t: Trigger, queue: str, batch: int | None, window: int | None) -> None:
+    def _pipe(self, i: int, t: Trigger, queue: str, batch: int | None, window: int | None,
+              criteria: dict[str, Any] | None = None) -> None:
         """SAM has no SQS event for state machines: an EventBridge Pipe starts one execution per batch."""
         name = f"{t.target}{_event_name(t, i)}Pipe"
         source_params: dict[str, Any] = {}
@@ -215,12 +222,67 @@ class TriggerCompiler:
             "Properties": {
                 "RoleArn": get_att(f"{name}Role", "Arn"),
                 "Source": get_att(queue, "Arn"),
-                **({"SourceParameters": {"SqsQueueParameters": source_params}} if source_params else {}),
+                **({"SourceParameters": {**({"SqsQueueParameters": source_params} if source_params else {}),
+                                         **({"FilterCriteria": criteria} if criteria else {})}}
+                   if source_params or criteria else {}),
                 "Target": ref(t.target),
                 "TargetParameters": {"StepFunctionStateMachineParameters": {"InvocationType": "FIRE_AND_FORGET"}},
             },
         }
         self.plan.flow_resources.setdefault(t.target, []).extend([(name, pipe), (f"{name}Role", role)])
+
+    def _filter_criteria(self, i: int, t: Trigger) -> dict[str, Any] | None:
+        """A trigger's ``filter`` → Lambda's ``FilterCriteria`` (each pattern as JSON text);
+        None without one, or (reported) for one that is not a pattern or a list of them."""
+        value = t.options.get("filter")
+        if value is None:
+            return None
+        patterns = value if isinstance(value, list) else [value]
+        if not patterns or not all(isinstance(p, dict) and p for p in patterns):
+            self.bad(i, "filter", "filter must be a pattern or a list of patterns such as {eventName: [INSERT]}")
+            return None
+        return {"Filters": [{"Pattern": json.dumps(p, separators=(",", ":"), ensure_ascii=False)} for p in patterns]}
+
+    def _table(self, i: int, t: Trigger) -> dict[str, Any] | None:
+        """A DynamoDB stream event source mapping; the table gets its StreamSpecification in sam.py."""
+        table = self.resource(i, t, "table")
+        o = t.options
+        batch = o.get("batch_size")
+        window: Any = seconds(o.get("batching_window")) if "batching_window" in o else None
+        position = o.get("starting_position", "LATEST")
+        retries = o.get("maximum_retry_attempts")
+        if batch is not None and (not _is_int(batch) or not 1 <= batch <= MAX_STREAM_BATCH_SIZE):
+            self.bad(i, "batch_size", f"batch_size must be an integer from 1 to {MAX_STREAM_BATCH_SIZE}")
+            return None
+        if window is not None and (not _is_int(window) or not 0 <= window <= 300):
+            self.bad(i, "batching_window", "batching_window must be whole seconds from 0s to 300s (5m)")
+            return None
+        if position not in STARTING_POSITIONS:
+            self.bad(i, "starting_position", f"starting_position must be {' or '.join(STARTING_POSITIONS)}")
+            return None
+        if retries is not None and (not _is_int(retries) or not -1 <= retries <= 10000):
+            self.bad(i, "maximum_retry_attempts", "maximum_retry_attempts must be an integer from -1 to 10000")
+            return None
+        criteria = self._filter_criteria(i, t)
+        if table is None or (criteria is None and "filter" in o):
+            return None
+        if t.target_kind == "flow":
+            self.report.at(("triggers", i, "start"), UNSUPPORTED_TRIGGER,
+                           "a table's stream cannot start a flow here (SAM has no DynamoDB event for state machines)",
+                           hint="invoke a function that starts the flow")
+            return None
+        props: dict[str, Any] = {"Stream": get_att(table, "StreamArn"), "StartingPosition": position}
+        if batch is not None:
+            props["BatchSize"] = batch
+        if window:
+            props["MaximumBatchingWindowInSeconds"] = window
+        if o.get("report_batch_item_failures") is True:
+            props["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+        if retries is not None:
+            props["MaximumRetryAttempts"] = retries
+        if criteria is not None:
+            props["FilterCriteria"] = criteria
+        return {"Type": "DynamoDB", "Properties": props}
 
     def _topic(self, i: int, t: Trigger) -> dict[str, Any] | None:
         topic = self.resource(i, t, "topic")

@@ -38,6 +38,7 @@ from flowengine.compile._report import (
 )
 from flowengine.dsl.app import SUBSTITUTION, LoadedApp, substitution_names
 from flowengine.dsl.durations import seconds
+from flowengine.dsl.streams import table_stream
 from flowengine.errors import OutputExistsError, ValidationError
 from flowengine.model.app import App, Flow, Function, Resource
 from flowengine.model.diagnostics import Diagnostic
@@ -403,6 +404,9 @@ class _Compiler:
         props["BillingMode"] = "PAY_PER_REQUEST"
         props["AttributeDefinitions"] = [{"AttributeName": a, "AttributeType": t} for a, t in key.items()]
         props["KeySchema"] = [{"AttributeName": a, "KeyType": kt} for a, kt in zip(names, ("HASH", "RANGE"))]
+        stream = table_stream(self.app, res.name)  # declared, or implied by a table trigger
+        if stream is not None:
+            props["StreamSpecification"] = {"StreamViewType": stream}
 
     # --- functions ------------------------------------------------------------------------------
 
