@@ -334,6 +334,10 @@ class _AppBuilder:
             writes=tuple(x for x in (f.get("writes") or []) if isinstance(x, str)) if isinstance(f.get("writes"), list) else (),
             local_duration_seconds=(float(local_duration) if isinstance(local_duration, (int, float))
                                     and not isinstance(local_duration, bool) else None),
+            # a function's own code_uri is all Lambda packages for it (compile's CodeUri), so it
+            # is where its handler imports from locally too: two functions may each have an app.py
+            code_paths=((os.path.normpath(os.path.join(self.base_dir, f["code_uri"])),)
+                        if isinstance(f.get("code_uri"), str) else ()),
             loc=self.loc(("functions", name)),
         )
 

@@ -51,6 +51,7 @@ from flowengine.dsl.emit import EmitNotes, Pointer, emit_app
 from flowengine.dsl.sam import local_name
 from flowengine.dsl.source import Source, load_text, read_text, source_from_value
 from flowengine.dsl.substitutions import load_definition_text
+from flowengine.dsl.streams import STARTING_POSITIONS, STREAM_VIEW_TYPES
 from flowengine.errors import LoadError
 from flowengine.model.app import RESOURCE_KINDS, App, Flow, Function, Resource, Rollout, Trigger
 from flowengine.model.diagnostics import Diagnostic
@@ -268,7 +269,6 @@ class _Importer:
                   triggers=tuple(self.triggers), description=description,
                   code_paths=tuple(dict.fromkeys(self.code_dirs.values())), source_path=self.source.path)
         self.collect_comments()
-        self.module_clashes(functions)
         notes = EmitNotes(
             header=[HEADER.format(template=_rel(self.source.path, self.out_dir))],
             warnings=self.warnings, comments=self.comments, definition_files=self.definition_files,
@@ -284,21 +284,6 @@ class _Importer:
                 value = self.value(self.globals_fn[key], ("Globals", "Function", key))
                 found[app_key] = _int(value) if app_key != "runtime" else self.runtime(str(value), "", quiet=True)
         return found or None
-
-    def module_clashes(self, functions: dict[str, Function]) -> None:
-        """An app file imports every handler from one list of code directories: two functions
-        whose modules have one name in different directories would get the same module locally."""
-        seen: dict[str, tuple[str, str]] = {}
-        for name, fn in functions.items():
-            top = fn.module.split(".")[0]  # src/app.handler: the package src
-            where = self.code_dirs.get(name)
-            if where is None or not is_python(fn.runtime):
-                continue
-            if top in seen and seen[top][1] != where:
-                self.warn(f"{seen[top][0]} and {name} both have a module '{top}' in different CodeUri directories: "
-                          "compile packages each from its own (code_uri), but a local run of the app file imports "
-                          f"one '{top}' for both (run the template itself, or rename a module)")
-            seen.setdefault(top, (name, where))
 
     def app_name(self) -> tuple[str, str | None]:
         description = self.doc.get("Description")
@@ -535,6 +520,11 @@ class _Importer:
                     handled.add("AttributeDefinitions")
             if props.get("BillingMode") == "PAY_PER_REQUEST":
                 handled.add("BillingMode")
+            spec = props.get("StreamSpecification")
+            words = {aws: word for word, aws in STREAM_VIEW_TYPES.items()}
+            if isinstance(spec, dict) and set(spec) == {"StreamViewType"} and spec["StreamViewType"] in words:
+                out["stream"] = words[spec["StreamViewType"]]
+                handled.add("StreamSpecification")
         elif kind == "event_bus":
             name = props.get("Name")
             if isinstance(name, dict) and _STACK_NAME.match(str(name.get("Fn::Sub", ""))):
@@ -805,11 +795,36 @@ class _Importer:
                     _int(self.value(props["MaximumBatchingWindowInSeconds"], pp + ("MaximumBatchingWindowInSeconds",), context="literal")))
             if props.get("FunctionResponseTypes") == ["ReportBatchItemFailures"]:
                 options["report_batch_item_failures"] = True
+            if self.filter_criteria(props, options, where):
+                used.add("FilterCriteria")
             used |= {"Queue", "BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes"}
             if queue is None:
                 self.warn(f"{where}: the queue is not a queue of the template; not carried over")
                 return
             self.add_trigger("queue", target, kind, name, queue, options, ptr)
+        elif etype == "DynamoDB" and kind == "function":
+            table = self.entity(props.get("Stream"), (), ("table",))
+            for key, option in (("BatchSize", "batch_size"), ("MaximumRetryAttempts", "maximum_retry_attempts")):
+                if key in props:
+                    options[option] = _int(self.value(props[key], pp + (key,), context="literal"))
+                    used.add(key)
+            if "MaximumBatchingWindowInSeconds" in props:
+                options["batching_window"] = _seconds_text(_int(self.value(
+                    props["MaximumBatchingWindowInSeconds"], pp + ("MaximumBatchingWindowInSeconds",), context="literal")))
+            position = self.value(props.get("StartingPosition"), pp + ("StartingPosition",), context="literal")
+            if position in STARTING_POSITIONS:
+                if position != "LATEST":
+                    options["starting_position"] = position
+                used.add("StartingPosition")
+            if props.get("FunctionResponseTypes") == ["ReportBatchItemFailures"]:
+                options["report_batch_item_failures"] = True
+            if self.filter_criteria(props, options, where):
+                used.add("FilterCriteria")
+            used |= {"Stream", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes"}
+            if table is None:
+                self.warn(f"{where}: the stream is not a stream of a table of the template; not carried over")
+                return
+            self.add_trigger("table", target, kind, name, table, options, ptr)
         elif etype == "SNS" and kind == "function":
             topic = self.entity(props.get("Topic"), (), ("topic",))
             if "FilterPolicy" in props:
@@ -861,6 +876,28 @@ class _Importer:
         rest = [k for k in props if k not in used]
         if rest:
             self.warn(f"{where}: {', '.join(rest)} not carried over")
+
+    def filter_criteria(self, props: dict[str, Any], options: dict[str, Any], where: str) -> bool:
+        """An event's ``FilterCriteria`` (patterns as JSON text) → the trigger's ``filter``:
+        one pattern as a mapping, several as a list.  False when it is not carried over."""
+        criteria = props.get("FilterCriteria")
+        if criteria is None:
+            return False
+        filters = criteria.get("Filters") if isinstance(criteria, dict) else None
+        patterns: list[Any] = []
+        for f in filters if isinstance(filters, list) else [None]:
+            raw = f.get("Pattern") if isinstance(f, dict) else None
+            try:
+                pattern = json.loads(raw) if isinstance(raw, str) else None
+            except ValueError:
+                pattern = None
+            if not isinstance(pattern, dict):
+                self.warn(f"{where}: a FilterCriteria pattern is not JSON text of an object")
+                return False
+            patterns.append(pattern)
+        if patterns:
+            options["filter"] = patterns[0] if len(patterns) == 1 else patterns
+        return True
 
     def s3_rule(self, target: str, kind: str, name: str, props: dict[str, Any], ptr: Pointer) -> bool:
         """An EventBridge rule on S3's object events for a bucket of the template: the bucket
@@ -987,11 +1024,20 @@ class _Importer:
         assert isinstance(props, dict)
         queue = self.entity(props.get("EventSourceArn"), (), ("queue",))
         fn = self.entity(props.get("FunctionName"), (), ("function",))
-        if queue is None or fn is None:
+        source = props.get("EventSourceArn")
+        stream = isinstance(source, dict) and "StreamArn" in json.dumps(source) or (
+            isinstance(source, str) and "/stream/" in source)
+        table = self.entity(source, (), ("table",)) if stream else None
+        if (queue is None and table is None) or fn is None:
             return
-        keep = ("BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes")
-        event = {"Type": "SQS", "Properties": {"Queue": {"Fn::GetAtt": [queue, "Arn"]},
-                                               **{k: props[k] for k in keep if k in props}}}
+        keep: tuple[str, ...] = ("BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes", "FilterCriteria")
+        if table is not None:
+            keep += ("StartingPosition", "MaximumRetryAttempts")
+            event = {"Type": "DynamoDB", "Properties": {"Stream": {"Fn::GetAtt": [table, "StreamArn"]},
+                                                        **{k: props[k] for k in keep if k in props}}}
+        else:
+            event = {"Type": "SQS", "Properties": {"Queue": {"Fn::GetAtt": [queue, "Arn"]},
+                                                   **{k: props[k] for k in keep if k in props}}}
         rest = [k for k in props if k not in ("EventSourceArn", "FunctionName", *keep)]
         if rest:
             self.warn(f"AWS::Lambda::EventSourceMapping {lid}: {', '.join(rest)} not carried over")

@@ -17,6 +17,7 @@ today (:func:`today`, the one place that reads the calendar, which tests replace
 from __future__ import annotations
 
 import datetime
+import os
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -181,3 +182,17 @@ def python_module(handler: str) -> str | None:
     ``src.buy-sell``), or None when it would not import one (see ``_PYTHON_HANDLER``)."""
     m = _PYTHON_HANDLER.match(handler)
     return m.group("module").replace("/", ".") if m else None
+
+
+def module_home(handler: str, roots: tuple[str, ...] | list[str]) -> str | None:
+    """The first of ``roots`` that holds ``handler``'s module (``module.py`` or a package),
+    or None: the directory compile packages a function from when it names no ``code_uri``."""
+    module = python_module(handler)
+    if module is None:
+        return None
+    parts = module.split(".")
+    for root in roots:
+        base = os.path.join(root, *parts)
+        if os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py")):
+            return root
+    return None

@@ -47,8 +47,9 @@ from flowengine.engine.tasks import Integrations, TaskIntegration
 from flowengine.engine.callbacks import PendingTask, TaskTokens
 from flowengine.integrations.lambda_local import LambdaFunction, LambdaIntegration, import_handler
 from flowengine.integrations.nested import NestedExecutions
-from flowengine.model.app import App
+from flowengine.model.app import App, Function
 from flowengine.model.asl import StateMachine
+from flowengine.model.runtimes import module_home
 from flowengine.runtime import offline as offline_guard
 
 T = TypeVar("T")
@@ -270,7 +271,7 @@ class Engine:
                 settings.handler = _other_runtime(name, function.runtime)  # a template's Node.js/Java... function
             if settings.handler is None:
                 try:
-                    settings.handler = import_handler(function.handler, function.code_paths or app.code_paths, name,
+                    settings.handler = import_handler(function.handler, _code_paths(function, app), name,
                                                       settings.environment)
                 except HandlerError as exc:
                     if self.mocks is None:
@@ -513,6 +514,20 @@ def read_input_option(text: str | None) -> Any:
             f"--input is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
             "(hint: quote the whole object, e.g. --input '{\"orderId\": \"o-1\"}')"
         ) from None
+
+
+def _code_paths(function: Function, app: App) -> tuple[str, ...]:
+    """Where a function's handler imports from: its own code (a template's CodeUri, an app
+    file's ``code_uri``), else the first of the app's ``code`` directories that holds its
+    module, which is what compile packages for it.  Two functions whose ``app.py`` live in
+    different directories each get their own, as on Lambda."""
+    if function.code_paths:
+        return function.code_paths
+    if len(app.code_paths) > 1:
+        home = module_home(function.handler, app.code_paths)
+        if home is not None:
+            return (home,)
+    return app.code_paths
 
 
 def parse_input(value: Any, limits: EngineLimits) -> tuple[Any, str]:
