@@ -10,10 +10,11 @@
   time or names nothing compile can address (an AWS SDK call such as
   ``translate:translateText``, a ``Bucket.$`` path), the exact actions are granted on
   ``"*"`` (what AWS's console-generated policies do) and warning FE816 says so and how to
-  narrow it; where AWS itself documents ``"*"`` (Batch, MediaConvert, the job-polling
-  actions of ``.sync``) it is granted without a warning.  An integration this module does
-  not know, or a computed target of one whose grant would be a guess (a Lambda function, a
-  queue ...), fails with FE807 rather than grant too much or too little.
+  narrow it; where AWS itself documents ``"*"`` (Batch, MediaConvert, the S3 locations and
+  Data Catalog of an Athena query, the job-polling actions of ``.sync``) it is granted
+  without a warning.  An integration this module does not know, or a computed target of
+  one whose grant would be a guess (a Lambda function, a queue, a role to pass ...), fails
+  with FE807 rather than grant too much or too little.
 * A **Distributed Map** may start child executions of its own state machine, and reads its
   ItemReader and writes its ResultWriter with the state machine's role.
 * A **function**'s policy comes from ``reads:`` and ``writes:`` through SAM policy templates.
