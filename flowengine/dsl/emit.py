@@ -51,7 +51,7 @@ FLOW_STYLE_WIDTH = 88
 _DURATION_UNITS = (("d", 86400), ("h", 3600), ("m", 60))
 #: Characters YAML reads as line breaks besides \n and \r.
 _YAML_BREAKS = ("\x85", "\u2028", "\u2029")
-_TRIGGER_SOURCES = ("bucket", "queue", "topic", "schedule", "event_pattern", "api")
+_TRIGGER_SOURCES = ("bucket", "queue", "topic", "table", "schedule", "event_pattern", "api")
 
 
 @dataclass
@@ -283,7 +283,7 @@ def _trigger(t: Trigger, index: int) -> dict[str, Any]:
     if t.name and t.name != f"{t.source or 'trigger'}{index + 1}":
         out["name"] = t.name
     options = dict(t.options)
-    if t.source in ("bucket", "queue", "topic"):
+    if t.source in ("bucket", "queue", "topic", "table"):
         out[t.source] = t.resource
     elif t.source:
         out[t.source] = options.pop(t.source, None)

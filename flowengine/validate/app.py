@@ -1167,9 +1167,16 @@ def _event_loops(a: _App) -> None:
         all_filtered = all(
             any(k in triggers[j] for k in ("prefix", "suffix", "filter_policy", "filter", "event_pattern"))
             for j in loop_triggers)
-        severity = "warning" if all_filtered else "error"
+        # A stream function that writes the table it reads is a common design (a status field,
+        # an aggregate item) whose writes its code keeps from looping: a warning, not a refusal.
+        streams = any("table" in triggers[j] for j in loop_triggers) and all(
+            "table" in triggers[j] or any(k in triggers[j] for k in ("prefix", "suffix", "filter_policy", "event_pattern"))
+            for j in loop_triggers)
+        severity = "warning" if all_filtered or streams else "error"
         hint = ("the trigger's " + "/".join(filtered) + " may keep the writes out: make sure they cannot match"
                 if all_filtered else
+                "make sure the function's own writes do not change the table again, or give the trigger a filter "
+                "that leaves them out (AWS does not stop a loop through a stream)" if streams else
                 "write to another resource, or filter the trigger (prefix/suffix) so the writes do not fire it")
         a.report("FE618", f"event loop: {chain}", ("triggers", i, source), key=True, severity=severity, hint=hint)
 

@@ -172,11 +172,24 @@ def meaning(template: dict[str, Any], base: Path, code_dirs: dict[str, str] | No
     return {"flows": flows, "functions": functions, "events": {k: sorted(v) for k, v in events.items()}}
 
 
+#: What a table trigger has no setting for (the import lists them as not carried over).
+_STREAM_SETTINGS_NOT_CARRIED = ("BisectBatchOnFunctionError", "DestinationConfig", "MaximumRecordAgeInSeconds",
+                                "ParallelizationFactor", "TumblingWindowInSeconds")
+
+
 def _expressible(meant: dict[str, Any]) -> dict[str, Any]:
-    """Drop the event sources an app file has no trigger for (DynamoDB streams, HTTP APIs):
-    the import lists them as not carried over."""
+    """Drop the event sources an app file has no trigger for (HTTP APIs), and the settings of a
+    DynamoDB stream event a table trigger has no field for: the import lists them as not
+    carried over."""
     out = json.loads(json.dumps(meant))
-    out["events"] = {k: [e for e in v if e[0] not in ("DynamoDB", "HttpApi")] for k, v in meant["events"].items()}
+
+    def kept(e: list[Any]) -> tuple[str, str]:
+        if e[0] != "DynamoDB":
+            return (e[0], e[1])
+        props = {k: v for k, v in json.loads(e[1]).items() if k not in _STREAM_SETTINGS_NOT_CARRIED}
+        return (e[0], json.dumps(props, sort_keys=True))
+
+    out["events"] = {k: sorted(kept(e) for e in v if e[0] != "HttpApi") for k, v in out["events"].items()}
     out["events"] = {k: v for k, v in out["events"].items() if v}
     return out
 

@@ -188,3 +188,74 @@ def test_end_to_end_a_handler_writes_an_item_and_the_stream_function_sees_it(tmp
         assert [r[1:] for r in rows] == [("INSERT", "o-7", "new"), ("MODIFY", "o-7", "paid")]
         assert {i["source"] for i in items} == {
             boto3.client("dynamodb").describe_table(TableName=rt.name("Orders"))["Table"]["LatestStreamArn"]}
+
+
+# --- import ----------------------------------------------------------------------------------------
+
+
+def test_import_of_a_compiled_app_with_stream_triggers_compiles_to_the_same_template(tmp_path: Path) -> None:
+    from flowengine.compile import compile_app
+    from flowengine.dsl.sam_import import import_template
+
+    code = Path(__file__).resolve().parents[1] / "compile" / "apps" / "code"
+    app = tmp_path / "app.yaml"
+    app.write_text(textwrap.dedent(f"""\
+        app: streams
+        code: {code}
+        functions:
+          Watch: {{handler: sink.handlers.echo}}
+          Take: {{handler: sink.handlers.echo}}
+        resources:
+          Orders: {{type: table, key: {{id: S}}, stream: keys_only}}
+          Audit: {{type: table, key: {{id: S}}}}
+          Jobs: {{type: queue}}
+        triggers:
+          - {{table: Orders, invoke: Watch, batch_size: 50, batching_window: 5s, starting_position: TRIM_HORIZON,
+             filter: [{{eventName: [INSERT]}}, {{eventName: [REMOVE]}}], report_batch_item_failures: true,
+             maximum_retry_attempts: 4}}
+          - {{table: Audit, invoke: Watch}}
+          - {{queue: Jobs, invoke: Take, filter: {{body: {{kind: [order]}}}}}}
+        """))
+    original = compile_app(load(str(app)))
+    original.write(tmp_path / "build")
+    result = import_template(tmp_path / "build" / "template.yaml", tmp_path / "again.yaml")
+    assert result.warnings == [] and result.diagnostics == []
+    (tmp_path / "again.yaml").write_text(result.text)
+    imported = load(str(tmp_path / "again.yaml")).app
+    assert imported.resources["Orders"].properties["stream"] == "keys_only"
+    assert {t.source for t in imported.triggers} == {"table", "queue"}
+    again = compile_app(load(str(tmp_path / "again.yaml")))
+    out = tmp_path / "out"
+    assert again.to_yaml(out) == original.to_yaml(out)
+
+
+def test_import_carries_dynamodb_events_mappings_and_filter_criteria_over(tmp_path: Path) -> None:
+    from flowengine.dsl.sam_import import import_template
+
+    path = _template(tmp_path, WATCH.replace("          BatchSize: 5\n",
+                                             "          BatchSize: 5\n          ParallelizationFactor: 2\n") + """\
+Jobs: {Type: AWS::SQS::Queue}
+Mapping:
+  Type: AWS::Lambda::EventSourceMapping
+  Properties: {EventSourceArn: !GetAtt Orders.StreamArn, FunctionName: !Ref Watch, StartingPosition: LATEST}
+QueueMapping:
+  Type: AWS::Lambda::EventSourceMapping
+  Properties:
+    EventSourceArn: !GetAtt Jobs.Arn
+    FunctionName: !Ref Watch
+    FilterCriteria: {Filters: [{Pattern: '{"body": {"kind": ["order"]}}'}]}
+""")
+    result = import_template(path, tmp_path / "app.yaml")
+    (tmp_path / "app.yaml").write_text(result.text)
+    assert result.warnings == ["Watch: event Changes (DynamoDB): ParallelizationFactor not carried over"]
+    loaded = load(str(tmp_path / "app.yaml"))
+    triggers = {t.name: (t.source, t.resource, t.options) for t in loaded.app.triggers}
+    assert triggers == {
+        "Changes": ("table", "Orders", {"batch_size": 5, "batching_window": "2s", "starting_position": "TRIM_HORIZON",
+                                        "report_batch_item_failures": True, "maximum_retry_attempts": 3,
+                                        "filter": {"eventName": ["INSERT"]}}),
+        "Mapping": ("table", "Orders", {}),
+        "QueueMapping": ("queue", "Jobs", {"filter": {"body": {"kind": ["order"]}}}),
+    }
+    assert loaded.app.resources["Orders"].properties["stream"] == "new_image"
+    assert [d for d in validate_app(loaded) if d.severity == "error"] == []

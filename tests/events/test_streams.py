@@ -334,3 +334,21 @@ def test_a_table_trigger_cannot_start_a_flow_and_must_name_a_table(tmp_path: Pat
     found = {(d.code, d.message) for d in validate_path(str(path))}
     assert any(c == "FE604" and "flowengine does not start a flow from a stream" in m for c, m in found), found
     assert ("FE612", "table names 'Jobs', which is a queue, not a table") in found
+
+
+def test_a_function_writing_the_table_it_reads_is_an_event_loop_warning(tmp_path: Path) -> None:
+    from flowengine.validate import validate_path
+
+    path = tmp_path / "app.yaml"
+    path.write_text(textwrap.dedent("""\
+        app: streams
+        functions:
+          Watch: {handler: handlers.watch, writes: [Orders]}
+        resources:
+          Orders: {type: table, key: {id: S}}
+        triggers:
+          - {table: Orders, invoke: Watch}
+        """))
+    [loop] = [d for d in validate_path(str(path)) if d.code == "FE618"]
+    assert loop.severity == "warning"
+    assert "Orders (table) → Watch (function)" in loop.message and "stream" in (loop.hint or "")
