@@ -419,8 +419,9 @@ class _Writer:
                 lines.append(f"{pad}- {one}")
                 continue
             sub = self.block(item, indent + 2, ptr + (i,))
-            if isinstance(item, dict) and sub and not sub[0].lstrip().startswith("#"):
-                lines.append(f"{pad}- {sub[0].lstrip()}")
+            # strip the indent only: str.lstrip() would also eat a key's own leading U+00A0
+            if isinstance(item, dict) and sub and not sub[0].lstrip(" ").startswith("#"):
+                lines.append(f"{pad}- {sub[0].lstrip(' ')}")
                 lines += sub[1:]
             else:
                 lines.append(f"{pad}-")
