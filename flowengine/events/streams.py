@@ -35,8 +35,8 @@ from typing import Any
 from flowengine.dsl.streams import table_stream
 from flowengine.events.emulation import ObservedCall
 from flowengine.events.recursion import Lineage, current_lineage
-from flowengine.events.routing import StreamMapping
-from flowengine.events.source import EventSource
+from flowengine.events.routing import Route, StreamMapping
+from flowengine.events.source import EventError, EventSource
 
 #: Retries of a failing batch when the trigger sets no ``maximum_retry_attempts`` (Lambda: until
 #: the records expire, 24 hours later).
@@ -75,6 +75,27 @@ class StreamSource(EventSource):
         """Records read from the streams and not yet done with (part of ``busy``)."""
         pollers = getattr(self, "_stream_pollers", {})
         return sum(max((p.outstanding for p in ps), default=0) for ps in pollers.values())
+
+    def _send_dynamodb(self, records: list[Any], lineage: Lineage) -> list[Route]:
+        """DynamoDB stream records sent in (``send``): one batch to each stream trigger of the
+        table their ``eventSourceARN`` names (its local or logical name), after the trigger's
+        ``filter``.  They are delivered as other sent events are (an asynchronous invocation);
+        the stream's own retries apply to the records of the table's writes."""
+        arn = str(records[0].get("eventSourceARN", "")) if isinstance(records[0], dict) else ""
+        name = arn.partition("/stream/")[0].rsplit("/", 1)[-1]
+        table = self._lookup("table", name) if name else None
+        if table is None:
+            raise EventError(f"the records' eventSourceARN names no table of the app ({name or 'none'!r}; tables: "
+                             f"{', '.join(self._names('table')) or 'none'})")
+        self._record("event", f"dynamodb {len(records)} stream record(s) of {table} sent", source="send",
+                     resource=table, records=len(records))
+        routes: list[Route] = []
+        for mapping in self.router.streams.get(table, []):
+            kept = mapping.filter.filter(records) if mapping.filter is not None else records
+            if kept and self._deliver(mapping, {"Records": list(kept)}, lineage.via(f"dynamodb:{table}"),
+                                      what=f"stream records of {table}"):
+                routes.append(mapping)
+        return routes
 
     def _dynamodb(self, call: ObservedCall, lineage: Lineage) -> None:
         """An item write: stamp the stream records it made with its time and chain, and wake

@@ -683,6 +683,8 @@ class AppRuntime(S3Source, SqsSource, SnsSource, StreamSource, EventBridgeSource
 
     def _observed(self, call: ObservedCall) -> None:
         """The emulation's sink (any thread): queue the call and wake the loop."""
+        if call.service == "dynamodb" and not getattr(self, "_stream_pollers", None):
+            return  # item writes matter only to a table stream's pollers
         self._inbox.append(call)
         loop = self._loop
         if not loop.is_closed():
@@ -762,7 +764,9 @@ class AppRuntime(S3Source, SqsSource, SnsSource, StreamSource, EventBridgeSource
         * S3 notification records (``{"Records": [{"eventSource": "aws:s3", ...}]}``) go to the
           bucket's triggers (by bucket name, local or logical);
         * SQS records are sent to their queue as messages (the event source mapping takes them
-          from there); SNS records are published to their topic's subscriptions;
+          from there); SNS records are published to their topic's subscriptions; DynamoDB
+          stream records go, as one batch, to the stream triggers of the table their
+          ``eventSourceARN`` names (each trigger's ``filter`` applies);
         * an EventBridge event goes to the rules of ``bus`` (a resource name; the default bus
           when None); a ``PutEvents`` entry (``Source``, ``DetailType``, ``Detail``) is put on
           its ``EventBusName``; a Scheduled Event with a schedule rule's ARN fires that schedule's
@@ -805,7 +809,9 @@ class AppRuntime(S3Source, SqsSource, SnsSource, StreamSource, EventBridgeSource
                 return []
             if source == "aws:sns":
                 return [r for rec in records for r in self._send_sns(rec, lineage)]
-            raise EventError(f"records of {source!r} cannot be sent (aws:s3, aws:sqs, aws:sns)")
+            if source == "aws:dynamodb":
+                return self._send_dynamodb(records, lineage)
+            raise EventError(f"records of {source!r} cannot be sent (aws:s3, aws:sqs, aws:sns, aws:dynamodb)")
         if "detail-type" in event and "source" in event:
             if event.get("detail-type") == "Scheduled Event" and event.get("source") in ("aws.events", "aws.scheduler"):
                 rules = [s.rule for s in self._schedules

@@ -352,3 +352,19 @@ def test_a_function_writing_the_table_it_reads_is_an_event_loop_warning(tmp_path
     [loop] = [d for d in validate_path(str(path)) if d.code == "FE618"]
     assert loop.severity == "warning"
     assert "Orders (table) → Watch (function)" in loop.message and "stream" in (loop.hint or "")
+
+
+def test_stream_records_sent_in_reach_the_tables_triggers_through_their_filter(tmp_path: Path) -> None:
+    from flowengine.events.source import EventError
+
+    watch = Recorder()
+    with AppRuntime(_app(tmp_path, "filter: {eventName: [INSERT]}"), handlers={"Watch": watch}) as rt:
+        arn = "arn:aws:dynamodb:us-west-2:123456789012:table/Orders/stream/2016-11-29T20:46:22.144"
+        record = {"eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb", "eventSourceARN": arn,
+                  "dynamodb": {"Keys": {"id": {"S": "x"}}, "SequenceNumber": "1"}}
+        [route] = rt.send({"Records": [record, {**record, "eventName": "REMOVE"}]})
+        assert route.target == "Watch"
+        assert rt.run_until_idle()
+        assert watch.batches == [[("INSERT", "x")]]
+        with pytest.raises(EventError, match="names no table of the app"):
+            rt.send({"Records": [{**record, "eventSourceARN": arn.replace("Orders", "Nope")}]})
