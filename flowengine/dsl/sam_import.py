@@ -1347,6 +1347,10 @@ class _Importer:
         out: list[Any] = []
         for i, p in enumerate(props.get("Policies") or []):
             name = p.get("PolicyName") if isinstance(p, dict) else None
+            try:
+                name = self.policy_value(name, rptr + ("Policies", i, "PolicyName"))  # !Sub "Name"
+            except _Untranslatable:
+                name = None
             label = f"{name if isinstance(name, str) else i} of role {rid}"
             doc = p.get("PolicyDocument") if isinstance(p, dict) else None
             found = self.policy_document(lid, doc, rptr + ("Policies", i, "PolicyDocument"), label)
