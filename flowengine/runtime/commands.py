@@ -184,8 +184,8 @@ def describe(runtime: Any) -> list[str]:
         where = r.url if r.kind == "queue" else r.arn if r.kind == "topic" else r.local_name
         lines.append(f"  {r.kind:<9} {name:<20} {where}")
     for t in app.triggers:
-        if t.source in ("bucket", "queue", "topic"):
-            source = f"{t.source} {t.resource}"
+        if t.source in ("bucket", "queue", "topic", "table"):
+            source = f"{t.source} {t.resource}" + (" stream" if t.source == "table" else "")
         elif t.source == "schedule":
             source = f"schedule {t.options.get('schedule')}"
         elif t.source == "event_pattern":

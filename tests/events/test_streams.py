@@ -368,3 +368,10 @@ def test_stream_records_sent_in_reach_the_tables_triggers_through_their_filter(t
         assert watch.batches == [[("INSERT", "x")]]
         with pytest.raises(EventError, match="names no table of the app"):
             rt.send({"Records": [{**record, "eventSourceARN": arn.replace("Orders", "Nope")}]})
+
+
+def test_the_up_banner_names_the_stream_a_trigger_reads(tmp_path: Path) -> None:
+    from flowengine.runtime.commands import describe
+
+    with AppRuntime(_app(tmp_path, ""), handlers={"Watch": Recorder()}) as rt:
+        assert any(line.split()[-5:] == ["Orders", "stream", "→", "function", "Watch"] for line in describe(rt))
