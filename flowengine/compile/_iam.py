@@ -159,7 +159,8 @@ class FlowPermissions:
         self.report.at_state(state, fields, NO_PERMISSIONS, message, hint=hint)
 
     def broad(self, st: State, fields: tuple[str | int, ...], actions: tuple[str, ...], why: str,
-              hint: str = "name the resource with ${Name} of an app resource or a literal ARN") -> None:
+              hint: str = "if the call acts on a resource, name it with ${Name} (an app resource) or a literal ARN; "
+                          "a call without resource-level permissions needs '*'") -> None:
         """Grant ``actions`` on ``"*"`` and say so (FE816): the target is not known at compile time."""
         self.grants.add(actions, ANY)
         self.report.at_state(st, fields, BROAD_GRANT,
@@ -582,7 +583,7 @@ class FlowPermissions:
             for resource in named:
                 self.grants.add(actions, resource)
             return
-        self.broad(st, (_params_key(st),), actions, f"no resource of {service}:{call} is named in the parameters")
+        self.broad(st, (_params_key(st),), actions, f"the parameters name no resource of {service}:{call}")
 
     def _sdk_resources(self, e: Entity, actions: tuple[str, ...], object_level: bool, params: Any) -> list[CFN]:
         if e.kind == "bucket":
