@@ -283,8 +283,8 @@ def _runtime(a: _App, ptr: Pointer, value: str) -> None:
     deprecated = (f"Lambda deprecated {value} on {info.deprecated} and refuses new functions on it from "
                   f"{info.block_create}") if where == "deprecated" else None
     if not is_python(value):
-        a.report("FE628", f"runtime {value}: flowengine runs Python handlers only, so this runs locally only when "
-                 "mocked" + (f"; {deprecated}" if deprecated else ""), ptr,
+        a.report("FE628", f"runtime {value}: flowengine runs Python handlers only, so a function on it runs locally "
+                 "only when mocked" + (f"; {deprecated}" if deprecated else ""), ptr,
                  hint="mock the Tasks that call it (flowengine mocks scaffold); compile keeps the runtime",
                  severity="warning")
     elif deprecated:
