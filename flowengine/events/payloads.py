@@ -39,7 +39,8 @@ from flowengine.model.failure import json_type_name
 
 __all__ = [
     "DEFAULT_ACCOUNT", "DEFAULT_REGION", "DEFAULT_TIME", "KINDS", "Option", "PayloadError",
-    "apigateway_event", "apigateway_http_event", "describe", "event_from_put_events_entry", "eventbridge_event",
+    "apigateway_event", "apigateway_http_event", "describe", "dynamodb_event", "event_from_put_events_entry",
+    "eventbridge_event",
     "generate", "generate_options", "put_events_entry", "s3_event", "s3_eventbridge_event", "schedule_event",
     "sns_event", "sqs_event", "sqs_record",
 ]
@@ -350,6 +351,67 @@ def sqs_event(bodies: Any = "Hello from SQS!", *, records: Sequence[Mapping[str,
             raise PayloadError(f"records[{i}] has no body")
         out.append(sqs_record(rng=r, **args))
     return {"Records": out}
+
+
+# --- DynamoDB streams --------------------------------------------------------------------------------
+
+
+def dynamodb_value(value: Any) -> dict[str, Any]:
+    """A plain JSON value as a DynamoDB attribute value: a string is ``S``, a number ``N``
+    (as text), a boolean ``BOOL``, null ``NULL``, a list ``L``, an object ``M``."""
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, (int, float)):
+        return {"N": json.dumps(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, (list, tuple)):
+        return {"L": [dynamodb_value(v) for v in value]}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): dynamodb_value(v) for k, v in value.items()}}
+    raise PayloadError(f"{_a(json_type_name(value))} has no DynamoDB attribute type")
+
+
+def dynamodb_event(keys: Mapping[str, Any] | None = None, *, event_name: str = "INSERT",
+                   new_image: Mapping[str, Any] | None = None, old_image: Mapping[str, Any] | None = None,
+                   table: str = "my-table", stream_arn: str | None = None,
+                   view_type: str = "NEW_AND_OLD_IMAGES", sequence_number: str | None = None,
+                   region: str | None = None, account: str = DEFAULT_ACCOUNT, time: _dt.datetime | None = None,
+                   rng: random.Random | None = None) -> dict[str, Any]:
+    """A DynamoDB stream event (``{"Records": [...]}``): one change to an item, as a stream
+    event source mapping hands it to Lambda.
+
+    ``keys`` and the images are items in plain JSON (``{"id": "o-1", "total": 12}``), written
+    as DynamoDB JSON (:func:`dynamodb_value`); each image holds the keys too.  ``event_name``
+    is ``INSERT`` (a new image), ``MODIFY`` (both) or ``REMOVE`` (the old image); ``view_type``
+    leaves out what the stream does not carry.  ``stream_arn`` defaults to one of ``table``
+    in ``region``, labelled with ``time``.
+    """
+    if event_name not in ("INSERT", "MODIFY", "REMOVE"):
+        raise PayloadError(f"a DynamoDB stream record is INSERT, MODIFY or REMOVE, not '{event_name}'")
+    if view_type not in ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
+        raise PayloadError(f"'{view_type}' is not a StreamViewType (KEYS_ONLY, NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES)")
+    r = _rng(rng)
+    t = _utc(time)
+    region = region or (_region_of(stream_arn, DEFAULT_REGION) if stream_arn else DEFAULT_REGION)
+    stream_arn = stream_arn or f"arn:aws:dynamodb:{region}:{account}:table/{table}/stream/{_iso_ms(t).rstrip('Z')}"
+    keys = dict(keys if keys is not None else {"id": "1"})
+    body: dict[str, Any] = {"ApproximateCreationDateTime": float(int(t.timestamp())),
+                            "Keys": {k: dynamodb_value(v) for k, v in keys.items()}}
+    if event_name != "REMOVE" and view_type in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
+        body["NewImage"] = {k: dynamodb_value(v) for k, v in {**keys, **(new_image or {})}.items()}
+    if event_name != "INSERT" and view_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
+        body["OldImage"] = {k: dynamodb_value(v) for k, v in {**keys, **(old_image or {})}.items()}
+    size = len(json.dumps({k: body[k] for k in ("Keys", "NewImage", "OldImage") if k in body},
+                          separators=(",", ":")).encode())
+    body.update({"SequenceNumber": sequence_number or str(100_000_000_000_000_000_000 + r.getrandbits(64)),
+                 "SizeBytes": size, "StreamViewType": view_type})
+    return {"Records": [{
+        "eventID": _hex(r, 32).lower(), "eventName": event_name, "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+        "awsRegion": region, "dynamodb": body, "eventSourceARN": stream_arn,
+    }]}
 
 
 # --- SNS -----------------------------------------------------------------------------------------
@@ -796,6 +858,16 @@ _KINDS: dict[str, _Kind] = {
         Option("subject", "str", None, "the subject"),
         Option("message_attributes", "json", None, 'message attributes as JSON, e.g. {"level": "error"}',
                shape="object"),
+    )),
+    "dynamodb": _Kind("a DynamoDB stream event (one item change) for a function", _seeded(dynamodb_event), (
+        Option("event_name", "str", "INSERT", "the change", choices=("INSERT", "MODIFY", "REMOVE")),
+        Option("table", "str", "my-table", "the table's name (a logical name works with flowengine send)"),
+        Option("keys", "json", {"id": "1"}, 'the item\'s key as plain JSON, e.g. {"id": "o-1"}', shape="object"),
+        Option("new_image", "json", None, 'the item after the change, plain JSON (MODIFY, INSERT)', shape="object"),
+        Option("old_image", "json", None, 'the item before the change, plain JSON (MODIFY, REMOVE)', shape="object"),
+        Option("view_type", "str", "NEW_AND_OLD_IMAGES", "the stream's view type",
+               choices=("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")),
+        Option("stream_arn", "str", None, "the stream's ARN (default: one of --table)"),
     )),
     "eventbridge": _Kind("an EventBridge event as a rule's target gets it", _seeded(eventbridge_event), (
         Option("source", "str", "com.example.app", "the event's source"),

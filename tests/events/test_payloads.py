@@ -378,7 +378,7 @@ def test_no_wall_clock_or_global_randomness_in_the_package() -> None:
 
 
 def test_every_kind_generates_json() -> None:
-    assert KINDS == ("s3-put", "s3-delete", "s3-eventbridge", "sqs", "sns", "eventbridge", "schedule",
+    assert KINDS == ("s3-put", "s3-delete", "s3-eventbridge", "sqs", "sns", "dynamodb", "eventbridge", "schedule",
                      "apigateway", "apigateway-http")
     for kind in KINDS:
         payload = generate(kind)

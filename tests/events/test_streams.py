@@ -375,3 +375,38 @@ def test_the_up_banner_names_the_stream_a_trigger_reads(tmp_path: Path) -> None:
 
     with AppRuntime(_app(tmp_path, ""), handlers={"Watch": Recorder()}) as rt:
         assert any(line.split()[-5:] == ["Orders", "stream", "→", "function", "Watch"] for line in describe(rt))
+
+
+# --- the payload factory ------------------------------------------------------------------------
+
+
+def test_generated_dynamodb_events_have_lambdas_shape_and_send_to_the_table(tmp_path: Path) -> None:
+    import random
+
+    from flowengine.events.payloads import PayloadError, dynamodb_event, dynamodb_value, generate
+
+    event = generate("dynamodb", event_name="MODIFY", table="Orders", keys='{"id": "o-1"}',
+                     new_image='{"status": "paid", "total": 12.5, "tags": ["a"], "gift": false, "note": null}',
+                     old_image='{"status": "new"}')
+    [r] = event["Records"]
+    assert (r["eventName"], r["eventSource"], r["eventVersion"]) == ("MODIFY", "aws:dynamodb", "1.1")
+    assert r["eventSourceARN"] == "arn:aws:dynamodb:us-east-1:123456789012:table/Orders/stream/2024-01-01T00:00:00.000"
+    d = r["dynamodb"]
+    assert d["Keys"] == {"id": {"S": "o-1"}}
+    assert d["NewImage"] == {"id": {"S": "o-1"}, "status": {"S": "paid"}, "total": {"N": "12.5"},
+                             "tags": {"L": [{"S": "a"}]}, "gift": {"BOOL": False}, "note": {"NULL": True}}
+    assert d["OldImage"] == {"id": {"S": "o-1"}, "status": {"S": "new"}}
+    assert d["ApproximateCreationDateTime"] == 1704067200.0 and d["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert set(dynamodb_event(event_name="INSERT", view_type="KEYS_ONLY")["Records"][0]["dynamodb"]) == {
+        "ApproximateCreationDateTime", "Keys", "SequenceNumber", "SizeBytes", "StreamViewType"}
+    assert "NewImage" not in dynamodb_event(event_name="REMOVE")["Records"][0]["dynamodb"]
+    assert dynamodb_event(rng=random.Random(1)) == dynamodb_event(rng=random.Random(1)) != dynamodb_event()
+    assert dynamodb_value({"m": {"n": 1}}) == {"M": {"m": {"M": {"n": {"N": "1"}}}}}
+    with pytest.raises(PayloadError):
+        dynamodb_event(event_name="UPDATE")
+
+    watch = Recorder()
+    with AppRuntime(_app(tmp_path, ""), handlers={"Watch": watch}) as rt:
+        [route] = rt.send(event)
+        assert rt.run_until_idle()
+        assert watch.events == [event]
