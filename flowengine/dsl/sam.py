@@ -74,8 +74,8 @@ TRIGGER_TYPES = ("AWS::Events::Rule", "AWS::SNS::Subscription", "AWS::Lambda::Ev
 SUPPORT_TYPES = ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion")
 
 #: Event types of a function / a state machine that become triggers.
-FUNCTION_EVENTS = ("S3", "SQS", "SNS", "DynamoDB", "EventBridgeRule", "CloudWatchEvent", "Schedule", "ScheduleV2", "Api",
-                   "HttpApi")
+FUNCTION_EVENTS = ("S3", "SQS", "SNS", "DynamoDB", "EventBridgeRule", "CloudWatchEvent", "Schedule", "ScheduleV2",
+                   "Api", "HttpApi")
 STATE_MACHINE_EVENTS = ("Schedule", "ScheduleV2", "EventBridgeRule", "CloudWatchEvent", "Api")
 
 #: Globals sections and the resource type each applies to.
@@ -976,7 +976,8 @@ class _TemplateBuilder:
             try:
                 pattern = json.loads(raw) if isinstance(raw, str) else raw
             except ValueError as exc:
-                self.report("FE624", f"FilterCriteria pattern is not JSON: {exc}", pp + ("FilterCriteria", "Filters", i),
+                self.report("FE624", f"FilterCriteria pattern is not JSON: {exc}",
+                            pp + ("FilterCriteria", "Filters", i),
                             hint="Pattern is JSON text: '{\"body\": {\"kind\": [\"order\"]}}'")
                 return None
             if not isinstance(pattern, dict):

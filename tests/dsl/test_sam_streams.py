@@ -77,8 +77,8 @@ def test_a_dynamodb_event_becomes_a_table_trigger_with_its_settings(tmp_path: Pa
 
 
 def test_a_stream_of_a_table_outside_the_template_stays_fe909(tmp_path: Path) -> None:
-    path = _template(tmp_path, WATCH.replace(
-        "!GetAtt Orders.StreamArn", "arn:aws:dynamodb:us-east-1:123456789012:table/Elsewhere/stream/2024-01-01T00:00:00.000"))
+    elsewhere = "arn:aws:dynamodb:us-east-1:123456789012:table/Elsewhere/stream/2024-01-01T00:00:00.000"
+    path = _template(tmp_path, WATCH.replace("!GetAtt Orders.StreamArn", elsewhere))
     assert load(str(path)).app.triggers == ()
     assert any(c == "FE909" and "table outside the template" in m for c, _, m in _diagnostics(path))
 

@@ -243,7 +243,8 @@ def test_a_function_that_rewrites_the_table_it_reads_is_stopped_by_the_recursion
         def watch(event, context):
             for r in event["Records"]:
                 n = int(r["dynamodb"].get("NewImage", {{}}).get("n", {{"N": "0"}})["N"])
-                boto3.client("dynamodb").put_item(TableName=TABLE, Item={{"id": {{"S": "x"}}, "n": {{"N": str(n + 1)}}}})
+                item = {{"id": {{"S": "x"}}, "n": {{"N": str(n + 1)}}}}
+                boto3.client("dynamodb").put_item(TableName=TABLE, Item=item)
         with AppRuntime({str(app)!r}, handlers={{"Watch": watch}}) as rt:
             TABLE = rt.name("Orders")
             boto3.client("dynamodb").put_item(TableName=TABLE, Item={{"id": {{"S": "x"}}}})
