@@ -39,8 +39,10 @@ flows:
     States:
       Start: {Type: Task, Function: Starter, End: true}
   Work:
-    StartAt: Ask
+    StartAt: Pause
     States:
+      # virtual time stands still while a handler runs: the Starter sees this execution RUNNING
+      Pause: {Type: Wait, Seconds: 1, Next: Ask}
       Ask:
         Type: Task
         Resource: arn:aws:states:::lambda:invoke.waitForTaskToken
@@ -177,7 +179,7 @@ def test_calls_from_the_test_itself_start_executions_that_run_when_driven(app: P
     assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"approved": 30}
     assert "stopDate" in described
     assert sorted(m["name"] for m in machines) == ["CallsSync", "Early", "Entry", "Lister", "Quick", "Rejected", "Work"]
-    assert definition["StartAt"] == "Ask"
+    assert definition["StartAt"] == "Pause"
 
 
 def test_start_sync_execution_runs_an_express_flow_from_the_test_and_is_refused_in_a_handler(app: Path) -> None:
