@@ -797,7 +797,7 @@ def _trigger_source(a: _App, ptr: Pointer, source: str, t: dict[str, Any]) -> No
     if source == "bucket" and "via_eventbridge" in t:
         _want(a, ptr + ("via_eventbridge",), t["via_eventbridge"], "boolean", "via_eventbridge")
     if source in ("queue", "table") and "filter" in t:
-        _filter_criteria(a, ptr + ("filter",), t["filter"])
+        _filter_criteria(a, ptr + ("filter",), t["filter"], source)
     if source == "table":
         _stream_trigger(a, ptr, t)
     if source == "queue":
@@ -815,7 +815,7 @@ def _trigger_source(a: _App, ptr: Pointer, source: str, t: dict[str, Any]) -> No
         _want(a, ptr + ("timezone",), t["timezone"], "string", "timezone", hint="an IANA name such as Europe/Paris")
 
 
-def _filter_criteria(a: _App, ptr: Pointer, value: Any) -> None:
+def _filter_criteria(a: _App, ptr: Pointer, value: Any, source: str) -> None:
     """A trigger's ``filter``: Lambda's FilterCriteria, one pattern or a list of up to five
     (Lambda's default quota), in Lambda's grammar (EventBridge's without wildcard and cidr)."""
     if not isinstance(value, (dict, list)) or (isinstance(value, list) and not value):
@@ -833,6 +833,14 @@ def _filter_criteria(a: _App, ptr: Pointer, value: Any) -> None:
         where = tuple(getattr(exc, "path", ()))
         a.report("FE624", f"filter: {getattr(exc, 'message', exc)}", ptr + where,
                  hint="Lambda filters list the values to match: {dynamodb: {NewImage: {status: {S: [paid]}}}}")
+        return
+    if source == "queue":  # AWS documents filtering on an SQS record's body only
+        for i, pattern in enumerate(value if isinstance(value, list) else [value]):
+            other = sorted(k for k in pattern if k != "body") if isinstance(pattern, dict) else []
+            if other:
+                at = ptr + ((i,) if isinstance(value, list) else ()) + (other[0],)
+                a.report("FE624", f"filter: an SQS event source mapping filters on body only, not {other[0]}",
+                         at, severity="warning", hint="match the message's body: {body: {kind: [order]}}")
 
 
 def _stream_trigger(a: _App, ptr: Pointer, t: dict[str, Any]) -> None:

@@ -411,3 +411,20 @@ def test_generated_dynamodb_events_have_lambdas_shape_and_send_to_the_table(tmp_
         [route] = rt.send(event)
         assert rt.run_until_idle()
         assert watch.events == [event]
+
+
+def test_an_sqs_filter_on_anything_but_the_body_is_a_warning(tmp_path: Path) -> None:
+    from flowengine.validate import validate_path
+
+    path = tmp_path / "app.yaml"
+    path.write_text(textwrap.dedent("""\
+        app: filtered
+        functions:
+          Take: {handler: handlers.take}
+        resources:
+          Jobs: {type: queue}
+        triggers:
+          - {queue: Jobs, invoke: Take, filter: [{body: {kind: [order]}}, {messageAttributes: {kind: [x]}}]}
+        """))
+    [d] = [d for d in validate_path(str(path)) if d.code == "FE624"]
+    assert d.severity == "warning" and "body only, not messageAttributes" in d.message
