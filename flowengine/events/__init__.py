@@ -9,6 +9,8 @@ the clock):
 * :mod:`~flowengine.events.sqs`: event source mappings: batches, batching window, visibility
   timeouts, partial batch failures, the dead-letter queue (:class:`~.sqs.QueuePoller`);
 * :mod:`~flowengine.events.sns`: subscriptions and their filter policies;
+* :mod:`~flowengine.events.streams`: DynamoDB stream event source mappings
+  (:class:`~.streams.StreamPoller`): records of the tables' item writes, batched, filtered, retried;
 * :mod:`~flowengine.events.eventbridge`: rules on the default and custom buses;
 * :mod:`~flowengine.events.schedules`: ``rate``/``cron``/``at`` schedules on the clock;
 * :mod:`~flowengine.events.api`: API Gateway routes;

@@ -1,7 +1,7 @@
 """What an event source's rules need of the runtime that hosts them.
 
-Each source (:mod:`.s3`, :mod:`.sqs`, :mod:`.sns`, :mod:`.eventbridge`, :mod:`.schedules`,
-:mod:`.api`) is a mixin of :class:`~flowengine.runtime.app.AppRuntime`: its rules (which
+Each source (:mod:`.s3`, :mod:`.sqs`, :mod:`.sns`, :mod:`.streams`, :mod:`.eventbridge`,
+:mod:`.schedules`, :mod:`.api`) is a mixin of :class:`~flowengine.runtime.app.AppRuntime`: its rules (which
 event a call produces, in AWS's shape, and who receives it) live in its module, while
 delivery itself (the recursion guard, starting flows, invoking functions) is the runtime's.
 :class:`EventSource` declares what they share.
