@@ -150,6 +150,16 @@ class StreamPoller:
     async def run(self) -> None:
         self.task = asyncio.current_task()
         self._wake = asyncio.Event()
+        try:
+            await self._poll()
+        except Exception as exc:  # noqa: BLE001 - say so, and stop counting as busy
+            self.pending.clear()
+            self.outstanding = 0
+            self.rt._record("drop", f"{self.table}: the stream poller of trigger {self.mapping.name} stopped: "
+                            f"{type(exc).__name__}: {exc}", table=self.table, trigger=self.mapping.name,
+                            reason="internal", error=repr(exc))
+
+    async def _poll(self) -> None:
         size, window = self.mapping.batch_size, self.mapping.batching_window
         while True:
             self._read()

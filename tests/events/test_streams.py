@@ -428,3 +428,15 @@ def test_an_sqs_filter_on_anything_but_the_body_is_a_warning(tmp_path: Path) -> 
         """))
     [d] = [d for d in validate_path(str(path)) if d.code == "FE624"]
     assert d.severity == "warning" and "body only, not messageAttributes" in d.message
+
+
+def test_a_poller_that_cannot_read_its_stream_says_so_and_leaves_the_runtime_idle(tmp_path: Path) -> None:
+    watch = Recorder()
+    with AppRuntime(_app(tmp_path, ""), handlers={"Watch": watch}) as rt:
+        [poller] = rt._stream_pollers["Orders"]
+        poller._iterator = "not-an-iterator"  # moto refuses it: GetRecords fails
+        _put(rt, "a")
+        assert rt.run_until_idle()
+        assert rt.idle and watch.events == []
+        [stopped] = rt.log.of("drop", reason="internal")
+        assert "stream poller of trigger table1 stopped" in stopped.message
