@@ -7,8 +7,8 @@ trigger                a function                                  a flow
                        ``EventBridgeRule`` with via_eventbridge    events; the bucket turns EventBridge on
 ``queue``              ``SQS`` event source mapping                an EventBridge Pipe (``AWS::Pipes::Pipe``)
 ``topic``              ``SNS`` subscription                        not expressible (FE809)
-``table``              ``DynamoDB`` stream event source mapping;   not expressible (FE809)
-                       the table gets ``StreamSpecification``
+``table``              ``DynamoDB`` stream event source mapping;   an EventBridge Pipe from the table's stream
+                       the table gets ``StreamSpecification``      (``AWS::Pipes::Pipe``)
 ``schedule``           ``Schedule``; ``ScheduleV2`` for ``at()``   the same, with ``OmitName`` so two stacks
                        and ``timezone``                            do not collide
 ``event_pattern``      ``EventBridgeRule``                         ``EventBridgeRule``
@@ -267,9 +267,7 @@ class TriggerCompiler:
         if table is None or (criteria is None and "filter" in o):
             return None
         if t.target_kind == "flow":
-            self.report.at(("triggers", i, "start"), UNSUPPORTED_TRIGGER,
-                           "a table's stream cannot start a flow here (SAM has no DynamoDB event for state machines)",
-                           hint="invoke a function that starts the flow")
+            self._stream_pipe(i, t, table, position, batch, window, retries, criteria)
             return None
         props: dict[str, Any] = {"Stream": get_att(table, "StreamArn"), "StartingPosition": position}
         if batch is not None:
@@ -283,6 +281,47 @@ class TriggerCompiler:
         if criteria is not None:
             props["FilterCriteria"] = criteria
         return {"Type": "DynamoDB", "Properties": props}
+
+    def _stream_pipe(self, i: int, t: Trigger, table: str, position: str, batch: int | None, window: int | None,
+                     retries: int | None, criteria: dict[str, Any] | None) -> None:
+        """SAM has no DynamoDB event for state machines: an EventBridge Pipe from the table's
+        stream starts one execution per batch, as for a queue."""
+        name = f"{t.target}{_event_name(t, i)}Pipe"
+        params: dict[str, Any] = {"StartingPosition": position}
+        if batch is not None:
+            params["BatchSize"] = batch
+        if window:
+            params["MaximumBatchingWindowInSeconds"] = window
+        if retries is not None:
+            params["MaximumRetryAttempts"] = retries
+        source: dict[str, Any] = {"DynamoDBStreamParameters": params}
+        if criteria:
+            source["FilterCriteria"] = criteria
+        role = {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": policy_document([{
+                    "Effect": "Allow", "Principal": {"Service": "pipes.amazonaws.com"}, "Action": "sts:AssumeRole"}]),
+                "Policies": [{"PolicyName": "source-and-target", "PolicyDocument": policy_document([
+                    # what EventBridge Pipes documents for a DynamoDB stream source
+                    {"Effect": "Allow", "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords",
+                                                   "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
+                     "Resource": get_att(table, "StreamArn")},
+                    {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": ref(t.target)},
+                ])}],
+            },
+        }
+        pipe: dict[str, Any] = {
+            "Type": "AWS::Pipes::Pipe",
+            "Properties": {
+                "RoleArn": get_att(f"{name}Role", "Arn"),
+                "Source": get_att(table, "StreamArn"),
+                "SourceParameters": source,
+                "Target": ref(t.target),
+                "TargetParameters": {"StepFunctionStateMachineParameters": {"InvocationType": "FIRE_AND_FORGET"}},
+            },
+        }
+        self.plan.flow_resources.setdefault(t.target, []).extend([(name, pipe), (f"{name}Role", role)])
 
     def _topic(self, i: int, t: Trigger) -> dict[str, Any] | None:
         topic = self.resource(i, t, "topic")

@@ -1045,27 +1045,46 @@ class _Importer:
         self.absorbed.add(lid)
 
     def pipe(self, lid: str, res: dict[str, Any]) -> None:
-        """An EventBridge Pipe from a queue of the template to a state machine: the queue
-        trigger compile writes that way (SAM has no SQS event for state machines)."""
+        """An EventBridge Pipe from a queue or a table's stream of the template to a state
+        machine: the queue or table trigger compile writes that way (SAM has no SQS or
+        DynamoDB event for state machines)."""
         props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
         assert isinstance(props, dict)
-        queue = self.entity(props.get("Source"), (), ("queue",))
+        source = props.get("Source")
+        queue = self.entity(source, (), ("queue",))
+        stream = "StreamArn" in json.dumps(source) if isinstance(source, dict) else False
+        table = self.entity(source, (), ("table",)) if stream else None
         flow = self.entity(props.get("Target"), (), ("flow",))
         role = props.get("RoleArn")
         role_id = role.get("Fn::GetAtt", [None])[0] if isinstance(role, dict) and isinstance(role.get("Fn::GetAtt"), list) else None
-        if queue is None or flow is None or set(props) - {"RoleArn", "Source", "SourceParameters", "Target", "TargetParameters"}:
+        if (queue is None and table is None) or flow is None \
+                or set(props) - {"RoleArn", "Source", "SourceParameters", "Target", "TargetParameters"}:
             return  # listed as not modelled with the rest
-        params = ((props.get("SourceParameters") or {}).get("SqsQueueParameters") or {})
+        source_params = props.get("SourceParameters") or {}
+        key = "DynamoDBStreamParameters" if table is not None else "SqsQueueParameters"
+        known = {"BatchSize", "MaximumBatchingWindowInSeconds"} | (
+            {"StartingPosition", "MaximumRetryAttempts"} if table is not None else set())
+        params = source_params.get(key) or {}
+        if not isinstance(source_params, dict) or set(source_params) - {key, "FilterCriteria"} \
+                or not isinstance(params, dict) or set(params) - known:
+            return  # settings a trigger has no field for: listed as not modelled with the rest
         options: dict[str, Any] = {}
         if "BatchSize" in params:
             options["batch_size"] = _int(params["BatchSize"])
         if "MaximumBatchingWindowInSeconds" in params:
             options["batching_window"] = _seconds_text(_int(params["MaximumBatchingWindowInSeconds"]))
+        if params.get("StartingPosition") in STARTING_POSITIONS and params["StartingPosition"] != "LATEST":
+            options["starting_position"] = params["StartingPosition"]
+        if "MaximumRetryAttempts" in params:
+            options["maximum_retry_attempts"] = _int(params["MaximumRetryAttempts"])
+        if "FilterCriteria" in source_params and not self.filter_criteria(source_params, options, f"pipe {lid}"):
+            return
         name = lid[len(flow):-len("Pipe")] if lid.startswith(flow) and lid.endswith("Pipe") else lid
         self.absorbed.add(lid)
         if isinstance(role_id, str) and self.resources.get(role_id, {}).get("Type") == "AWS::IAM::Role":
             self.absorbed.add(role_id)
-        self.add_trigger("queue", flow, "flow", name or lid, queue, options, ("Resources", lid))
+        self.add_trigger("table" if table is not None else "queue", flow, "flow", name or lid, table or queue,
+                         options, ("Resources", lid))
 
     # --- flows -------------------------------------------------------------------------------------
 

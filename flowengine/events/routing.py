@@ -12,7 +12,7 @@ trigger             a function                                 a flow
                     EventBridge rule like a flow's              (the bucket sends its events to EventBridge)
 ``queue``           SQS event source mapping (:class:`QueueMapping`): batches, one execution per batch for a flow
 ``topic``           SNS subscription with a filter policy (:class:`Subscription`)
-``table``           DynamoDB stream event source mapping (:class:`StreamMapping`), functions only
+``table``           DynamoDB stream event source mapping (:class:`StreamMapping`); for a flow, a Pipe: one execution per batch
 ``schedule``        a schedule (:class:`ScheduledRule`): ``rate``/``cron``/``at``
 ``event_pattern``   EventBridge rule (:class:`BusRule`) on the named bus or the default bus
 ``api``             API Gateway route (:class:`ApiRoute`)
@@ -123,7 +123,7 @@ class QueueMapping(Route):
 
 @dataclass(frozen=True, slots=True)
 class StreamMapping(Route):
-    """A DynamoDB stream event source mapping (a function reading a table's stream)."""
+    """A DynamoDB stream event source mapping (a function) or an EventBridge Pipe (a flow)."""
 
     table: str = ""
     batch_size: int = DEFAULT_STREAM_BATCH_SIZE
@@ -253,7 +253,7 @@ class Router:
                 batching_window=float(window) if isinstance(window, (int, float)) else 0.0,
                 report_batch_item_failures=o.get("report_batch_item_failures") is True,
                 filter=compile_filter_criteria(o["filter"]) if o.get("filter") else None))
-        elif t.source == "table" and t.resource is not None and t.target_kind == "function":
+        elif t.source == "table" and t.resource is not None:
             window = seconds(o.get("batching_window", 0))
             retries = o.get("maximum_retry_attempts")
             self.streams.setdefault(t.resource, []).append(StreamMapping(

@@ -255,9 +255,14 @@ class StreamPoller:
                 self._done(len(batch))
                 return
             current_lineage.set(admitted)
-            rt._record("dynamodb", f"{self.table}: batch of {len(records)} → function {m.target} (trigger {m.name})",
-                       table=self.table, action="batch", size=len(records), trigger=m.name,
+            rt._record("dynamodb", f"{self.table}: batch of {len(records)} → {m.target_kind} {m.target} "
+                       f"(trigger {m.name})", table=self.table, action="batch", size=len(records), trigger=m.name,
                        sequence_numbers=[r["dynamodb"]["SequenceNumber"] for r in records])
+            if m.target_kind == "flow":
+                # An EventBridge Pipe starts one execution per batch (FIRE_AND_FORGET) with the records.
+                await rt._start_execution(m.target, records, origin=f"trigger {m.name}")
+                self._done(len(batch))
+                return
             inv = await rt._call(m.target, {"Records": records}, trigger=m.name)
             failed_at: int | None = None
             if inv.ok and m.report_batch_item_failures:

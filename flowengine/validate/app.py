@@ -845,10 +845,10 @@ def _filter_criteria(a: _App, ptr: Pointer, value: Any, source: str) -> None:
 
 def _stream_trigger(a: _App, ptr: Pointer, t: dict[str, Any]) -> None:
     """A ``table`` trigger (a DynamoDB stream event source mapping): Lambda's limits."""
-    if "start" in t:
-        a.report("FE604", "a table trigger invokes a function; flowengine does not start a flow from a stream",
-                 ptr + ("start",), key=True,
-                 hint="invoke: a function that starts the flow (an EventBridge Pipe from a stream is not compiled)")
+    if "start" in t and t.get("report_batch_item_failures") is True:
+        a.report("FE604", "report_batch_item_failures is for a function: a flow's Pipe starts executions and "
+                 "hears no failures", ptr + ("report_batch_item_failures",), key=True,
+                 hint="drop it, or invoke a function that reports batchItemFailures")
     if "batch_size" in t:
         _int_range(a, ptr + ("batch_size",), t["batch_size"], "batch_size", 1, MAX_STREAM_BATCH_SIZE)
     if "batching_window" in t:

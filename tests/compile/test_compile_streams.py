@@ -102,3 +102,28 @@ def test_a_queue_filter_reaches_the_pipe_of_a_flow(tmp_path: Path) -> None:
         "FilterCriteria": {"Filters": [{"Pattern": '{"body":{"kind":["order"]}}'}]}}
     pytest.importorskip("cfnlint")
     assert check_template(compiled.template) == []
+
+
+def test_a_table_trigger_of_a_flow_compiles_to_a_pipe_from_the_stream(tmp_path: Path) -> None:
+    compiled = _compile(tmp_path, """\
+        app: piped
+        resources:
+          Orders: {type: table, key: {id: S}}
+        flows:
+          F: {StartAt: P, States: {P: {Type: Pass, End: true}}}
+        triggers:
+          - {table: Orders, start: F, batch_size: 5, starting_position: TRIM_HORIZON, maximum_retry_attempts: 2,
+             filter: {eventName: [INSERT]}}
+        """)
+    res = compiled.template["Resources"]
+    [(name, pipe)] = [(k, r) for k, r in res.items() if r["Type"] == "AWS::Pipes::Pipe"]
+    assert pipe["Properties"]["Source"] == {"Fn::GetAtt": ["Orders", "StreamArn"]}
+    assert pipe["Properties"]["SourceParameters"] == {
+        "DynamoDBStreamParameters": {"StartingPosition": "TRIM_HORIZON", "BatchSize": 5, "MaximumRetryAttempts": 2},
+        "FilterCriteria": {"Filters": [{"Pattern": '{"eventName":["INSERT"]}'}]}}
+    role = res[f"{name}Role"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert role[0]["Action"] == ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                                 "dynamodb:ListStreams"]
+    assert res["Orders"]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    pytest.importorskip("cfnlint")
+    assert check_template(compiled.template) == []

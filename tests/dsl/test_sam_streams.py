@@ -209,12 +209,17 @@ def test_import_of_a_compiled_app_with_stream_triggers_compiles_to_the_same_temp
           Orders: {{type: table, key: {{id: S}}, stream: keys_only}}
           Audit: {{type: table, key: {{id: S}}}}
           Jobs: {{type: queue}}
+        flows:
+          F: {{StartAt: P, States: {{P: {{Type: Pass, End: true}}}}}}
         triggers:
           - {{table: Orders, invoke: Watch, batch_size: 50, batching_window: 5s, starting_position: TRIM_HORIZON,
              filter: [{{eventName: [INSERT]}}, {{eventName: [REMOVE]}}], report_batch_item_failures: true,
              maximum_retry_attempts: 4}}
           - {{table: Audit, invoke: Watch}}
           - {{queue: Jobs, invoke: Take, filter: {{body: {{kind: [order]}}}}}}
+          - {{queue: Jobs, start: F, batch_size: 3, filter: {{body: {{kind: [refund]}}}}}}
+          - {{table: Audit, start: F, starting_position: TRIM_HORIZON, maximum_retry_attempts: 1,
+             filter: {{eventName: [REMOVE]}}}}
         """))
     original = compile_app(load(str(app)))
     original.write(tmp_path / "build")
@@ -223,7 +228,8 @@ def test_import_of_a_compiled_app_with_stream_triggers_compiles_to_the_same_temp
     (tmp_path / "again.yaml").write_text(result.text)
     imported = load(str(tmp_path / "again.yaml")).app
     assert imported.resources["Orders"].properties["stream"] == "keys_only"
-    assert {t.source for t in imported.triggers} == {"table", "queue"}
+    assert sorted((t.source, t.target_kind) for t in imported.triggers) == [
+        ("queue", "flow"), ("queue", "function"), ("table", "flow"), ("table", "function"), ("table", "function")]
     again = compile_app(load(str(tmp_path / "again.yaml")))
     out = tmp_path / "out"
     assert again.to_yaml(out) == original.to_yaml(out)

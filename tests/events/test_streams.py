@@ -315,7 +315,7 @@ def test_stream_trigger_problems_are_located_with_a_hint(tmp_path: Path, trigger
     assert any(c == code and (words in m or words in h) for c, m, h in problems), problems
 
 
-def test_a_table_trigger_cannot_start_a_flow_and_must_name_a_table(tmp_path: Path) -> None:
+def test_a_flows_table_trigger_reports_no_batch_failures_and_a_table_trigger_names_a_table(tmp_path: Path) -> None:
     from flowengine.validate import validate_path
 
     path = tmp_path / "app.yaml"
@@ -329,11 +329,13 @@ def test_a_table_trigger_cannot_start_a_flow_and_must_name_a_table(tmp_path: Pat
         flows:
           F: {StartAt: P, States: {P: {Type: Pass, End: true}}}
         triggers:
-          - {table: Orders, start: F}
+          - {table: Orders, start: F, report_batch_item_failures: true}
           - {table: Jobs, invoke: Watch}
+          - {table: Orders, start: F, batch_size: 5}
         """))
     found = {(d.code, d.message) for d in validate_path(str(path))}
-    assert any(c == "FE604" and "flowengine does not start a flow from a stream" in m for c, m in found), found
+    assert any(c == "FE604" and "a flow's Pipe starts executions" in m for c, m in found), found
+    assert len([c for c, _ in found if c != "FE612"]) == 1  # the third trigger is fine
     assert ("FE612", "table names 'Jobs', which is a queue, not a table") in found
 
 
@@ -440,3 +442,28 @@ def test_a_poller_that_cannot_read_its_stream_says_so_and_leaves_the_runtime_idl
         assert rt.idle and watch.events == []
         [stopped] = rt.log.of("drop", reason="internal")
         assert "stream poller of trigger table1 stopped" in stopped.message
+
+
+def test_a_table_trigger_of_a_flow_starts_one_execution_per_batch_with_the_records(tmp_path: Path) -> None:
+    path = tmp_path / "app.yaml"
+    path.write_text(textwrap.dedent("""\
+        app: piped
+        resources:
+          Orders: {type: table, key: {id: S}}
+        flows:
+          Count:
+            StartAt: Count
+            States: {Count: {Type: Pass, Parameters: {"n.$": States.ArrayLength($)}, End: true}}
+        triggers:
+          - {table: Orders, start: Count, batch_size: 2, filter: {eventName: [INSERT]}}
+        """))
+    with AppRuntime(path) as rt:
+        for key in "abc":
+            _put(rt, key)
+        _put(rt, "a", status="x")  # a MODIFY: filtered out
+        assert rt.run_until_idle()
+        runs = rt.executions("Count")
+        assert sorted(r.output["n"] for r in runs) == [1, 2]
+        assert all(r.status == "SUCCEEDED" for r in runs)
+        batches = sorted([rec["dynamodb"]["Keys"]["id"]["S"] for rec in r.input] for r in runs)
+        assert batches == [["a", "b"], ["c"]]
