@@ -103,6 +103,15 @@ def _drive(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[T]) -> T:
         return pool.submit(loop.run_until_complete, awaitable).result()
 
 
+_handler_thread = threading.local()
+
+
+def in_handler_thread() -> bool:
+    """Whether the calling thread is running a synchronous handler for a clock's loop (code
+    that must not block on the loop, since the loop waits for the handler)."""
+    return bool(getattr(_handler_thread, "active", False))
+
+
 class _Work:
     """One submitted call: its future, and whether the caller has given up on it."""
 
@@ -182,12 +191,15 @@ class HandlerThreads(concurrent.futures.Executor):
                 if not work.future.set_running_or_notify_cancel():
                     continue
                 self._running[work.future] = work
+            _handler_thread.active = True
             try:
                 result = work.call()
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
                 work.future.set_exception(exc)
             else:
                 work.future.set_result(result)
+            finally:
+                _handler_thread.active = False
             with self._cond:
                 del self._running[work.future]
                 if work.abandoned:

@@ -47,6 +47,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from flowengine.engine.callbacks import TaskTokenError
+from flowengine.engine.clock import in_handler_thread
 from flowengine.engine.context import current_execution
 from flowengine.errors import ExecutionInputError, FlowengineError
 
@@ -59,7 +60,6 @@ __all__ = ["StepFunctionsApi", "serving"]
 _TARGET = "AWSStepFunctions."
 _lock = threading.Lock()
 _serving: list[StepFunctionsApi] = []
-_patched = False
 _MACHINE_ARN = re.compile(r"^arn:[\w-]+:states:[\w-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$")
 
 
@@ -87,13 +87,13 @@ def serving(runtime: AppRuntime) -> Iterator[StepFunctionsApi]:
 
 
 def _install() -> None:
-    """Put the answer in front of moto's stubber (once per process)."""
-    global _patched
-    if _patched:
-        return
+    """Put the answer in front of moto's stubber (once per stubber class: code that drops moto
+    from ``sys.modules`` and imports it again gets a new, unpatched class)."""
     from moto.core.botocore_stubber import BotocoreStubber
 
     original = BotocoreStubber.process_request
+    if getattr(original, "_flowengine", False):
+        return
 
     def process_request(self: Any, request: Any) -> Any:
         api = _serving[-1] if _serving else None
@@ -103,8 +103,8 @@ def _install() -> None:
                 return answer
         return original(self, request)
 
+    process_request._flowengine = True  # type: ignore[attr-defined]
     BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
-    _patched = True
 
 
 class StepFunctionsApi:
@@ -155,8 +155,10 @@ class StepFunctionsApi:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        self._between_runs = running is not loop and not loop.is_running()
-        if running is loop or self._between_runs:
+        # a handler (in a handler thread, or an async one on the loop) is inside a run; the
+        # test's own code between runs is not
+        self._between_runs = running is not loop and not in_handler_thread()
+        if running is loop or not loop.is_running():
             # on the loop already (an async handler, a Task), or the loop is not driven now
             # (a test's own call between runs): executions start when it next runs
             return ctx.run(call)
