@@ -197,7 +197,7 @@ def lint_problems(cfn: dict[str, Any], region: str = "us-east-1") -> list[str]:
     try:
         from cfnlint.decode.decode import decode_str
     except ImportError:
-        raise FlowengineError("checking a template needs cfn-lint: pip install 'flowengine[test]' "
+        raise FlowengineError("checking a template needs cfn-lint: pip install 'flowengine[check]' "
                               "(or pip install cfn-lint)") from None
 
     # non-ASCII text stays text: cfn-lint reads JSON with a YAML parser, which refuses the

@@ -42,7 +42,7 @@ from flowengine.dsl.streams import table_stream
 from flowengine.errors import OutputExistsError, ValidationError
 from flowengine.model.app import App, Flow, Function, Resource
 from flowengine.model.diagnostics import Diagnostic
-from flowengine.model.runtimes import HANDLER_MAX_LENGTH, is_python, python_module, stage
+from flowengine.model.runtimes import HANDLER_MAX_LENGTH, is_python, module_file, python_module, stage
 
 TRANSFORM = "AWS::Serverless-2016-10-31"
 #: Environment variable names Lambda reserves.
@@ -506,7 +506,7 @@ class _Compiler:
             where: tuple[Any, ...] = ("functions", fn.name, "code_uri")
         else:
             candidates = fn.code_paths or self.app.code_paths or (self.app_dir,)  # a template's CodeUri first
-            path = next((p for p in candidates if _module_file(p, module_parts)), candidates[0])
+            path = next((p for p in candidates if module_file(p, module_parts)), candidates[0])
             where = ("code",) if "code" in self.raw else ("functions", fn.name)
         self.code_dirs[fn.name] = path
         if not os.path.isdir(path):
@@ -515,7 +515,7 @@ class _Compiler:
             self._missing_dirs.add(path)
             self.report.at(where, CODE_MISSING, f"code directory {path} does not exist",
                            hint="'code:' is relative to the app file")
-        elif module_parts and not _module_file(path, module_parts):
+        elif module_parts and not module_file(path, module_parts):
             self.report.at(("functions", fn.name, "handler"), CODE_MISSING,
                            f"module {fn.module} is not in {path}; the packaged function would not import it",
                            severity="warning")
@@ -736,13 +736,6 @@ def _alarm(function: str, metric: str) -> dict[str, Any]:
         "ComparisonOperator": "GreaterThanOrEqualToThreshold",
         "TreatMissingData": "notBreaching",
     }}
-
-
-def _module_file(root: str, parts: list[str]) -> bool:
-    if not parts:
-        return False
-    base = os.path.join(root, *parts)
-    return os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py"))
 
 
 def _did_you_mean(name: str, known: dict[str, Any]) -> str | None:

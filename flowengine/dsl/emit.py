@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from flowengine.model.app import App, Flow, Function, Rollout, Trigger
+from flowengine.model.runtimes import module_file
 
 Pointer = tuple[str | int, ...]
 
@@ -162,7 +163,7 @@ def _code(app: App, base: str, notes: EmitNotes) -> tuple[Any, dict[str, str]]:
         if own is None:
             continue
         parts = fn.module.split(".") if fn.module else []
-        first = next((d for d in dirs if _module_file(d, parts)), dirs[0])
+        first = next((d for d in dirs if module_file(d, parts)), dirs[0])
         if first != os.path.abspath(own):
             uris[name] = _rel(own, base)
     rels = [_rel(d, base) for d in dirs]
@@ -323,13 +324,6 @@ def _is_int(v: Any) -> bool:
 
 def _rel(path: str, base: str) -> str:
     return os.path.relpath(path, base).replace(os.sep, "/")
-
-
-def _module_file(root: str, parts: list[str]) -> bool:
-    if not parts:
-        return False
-    stem = os.path.join(root, *parts)
-    return os.path.isfile(stem + ".py") or os.path.isfile(os.path.join(stem, "__init__.py"))
 
 
 def _comment(text: str) -> str:

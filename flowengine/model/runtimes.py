@@ -191,8 +191,12 @@ def module_home(handler: str, roots: tuple[str, ...] | list[str]) -> str | None:
     if module is None:
         return None
     parts = module.split(".")
-    for root in roots:
-        base = os.path.join(root, *parts)
-        if os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py")):
-            return root
-    return None
+    return next((root for root in roots if module_file(root, parts)), None)
+
+
+def module_file(root: str, parts: list[str] | tuple[str, ...]) -> bool:
+    """Whether ``root`` holds the module whose dotted name is ``parts`` (a file or a package)."""
+    if not parts:
+        return False
+    base = os.path.join(root, *parts)
+    return os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py"))
