@@ -52,6 +52,7 @@ from flowengine.engine.context import current_execution
 from flowengine.errors import ExecutionInputError, FlowengineError
 
 if TYPE_CHECKING:
+    from flowengine.engine.result import ExecutionResult
     from flowengine.runtime.app import AppRuntime
     from flowengine.runtime.engine import ExecutionHandle
 
@@ -60,6 +61,8 @@ __all__ = ["StepFunctionsApi", "serving"]
 _TARGET = "AWSStepFunctions."
 _lock = threading.Lock()
 _serving: list[StepFunctionsApi] = []
+#: Whether the call being answered comes from inside a run (a handler, a Task), set per call.
+_inside_run: contextvars.ContextVar[bool] = contextvars.ContextVar("flowengine_sfn_inside_run", default=False)
 _MACHINE_ARN = re.compile(r"^arn:[\w-]+:states:[\w-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$")
 
 
@@ -112,7 +115,6 @@ class StepFunctionsApi:
 
     def __init__(self, runtime: AppRuntime) -> None:
         self.runtime = runtime
-        self._between_runs = False  # the current call comes from outside the driven loop
         self.operations: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "StartExecution": self.start_execution, "StartSyncExecution": self.start_sync_execution,
             "SendTaskSuccess": self.send_task_success, "SendTaskFailure": self.send_task_failure,
@@ -157,7 +159,7 @@ class StepFunctionsApi:
             running = None
         # a handler (in a handler thread, or an async one on the loop) is inside a run; the
         # test's own code between runs is not
-        self._between_runs = running is not loop and not in_handler_thread()
+        ctx.run(_inside_run.set, running is loop or in_handler_thread())
         if running is loop or not loop.is_running():
             # on the loop already (an async handler, a Task), or the loop is not driven now
             # (a test's own call between runs): executions start when it next runs
@@ -195,9 +197,7 @@ class StepFunctionsApi:
         flow = self._flow(params.get("stateMachineArn"))
         name = params.get("name")
         text = params.get("input", "{}")
-        if not isinstance(text, str):
-            raise ApiError("InvalidExecutionInput", "input must be JSON text")
-        if name is not None:
+        if name is not None and isinstance(text, str):
             for handle in self.runtime.handles(flow):
                 if handle.execution.name == name:
                     snapshot = handle.snapshot()
@@ -205,63 +205,37 @@ class StepFunctionsApi:
                             json.dumps(_loads(text), sort_keys=True):
                         return {"executionArn": handle.arn, "startDate": snapshot.start_ts}
                     raise ApiError("ExecutionAlreadyExists", f"Execution Already Exists: '{handle.arn}'")
+        handle = self._submit(flow, text, name, "StartExecution")
+        return {"executionArn": handle.arn, "startDate": handle.snapshot().start_ts}
+
+    def _submit(self, flow: str, text: Any, name: Any, origin: str) -> ExecutionHandle:
+        """A new execution of ``flow`` on the runtime, kept with its other executions."""
+        if not isinstance(text, str):
+            raise ApiError("InvalidExecutionInput", "input must be JSON text")
         try:
-            handle = self.runtime._adopt(  # noqa: SLF001 - kept with the runtime's other executions
-                self.runtime.engine.submit(self.runtime.app, text, flow=flow, name=name), "StartExecution")
+            return self.runtime._adopt(  # noqa: SLF001 - kept with the runtime's other executions
+                self.runtime.engine.submit(self.runtime.app, text, flow=flow, name=name), origin)
         except ExecutionInputError as exc:
             code = "InvalidName" if "execution name" in str(exc) else "InvalidExecutionInput"
             raise ApiError(code, str(exc)) from None
-        return {"executionArn": handle.arn, "startDate": handle.snapshot().start_ts}
 
     def start_sync_execution(self, params: dict[str, Any]) -> dict[str, Any]:
         flow = self._flow(params.get("stateMachineArn"))
         if self.runtime.app.flows[flow].type != "EXPRESS":
             raise ApiError("StateMachineTypeNotSupported",
                            "This operation is not supported by this type of state machine")
-        if not self._between_runs:
+        if _inside_run.get():
             raise ApiError("UnsupportedOperation",
                            "StartSyncExecution is not answered from inside a local run: the caller would hold the "
                            "virtual clock the execution runs on. Use StartExecution, or start the flow from the test")
-        text = params.get("input", "{}")
-        if not isinstance(text, str):
-            raise ApiError("InvalidExecutionInput", "input must be JSON text")
-        try:
-            handle = self.runtime._adopt(  # noqa: SLF001 - kept with the runtime's other executions
-                self.runtime.engine.submit(self.runtime.app, text, flow=flow, name=params.get("name")),
-                "StartSyncExecution")
-        except ExecutionInputError as exc:
-            code = "InvalidName" if "execution name" in str(exc) else "InvalidExecutionInput"
-            raise ApiError(code, str(exc)) from None
-        r = self.runtime.wait(handle)
-        out: dict[str, Any] = {"executionArn": r.execution_arn, "stateMachineArn": r.state_machine_arn,
-                               "name": r.name, "startDate": r.start_ts, "stopDate": r.stop_ts or r.start_ts,
-                               "status": r.status if r.status in ("SUCCEEDED", "FAILED") else "TIMED_OUT",
-                               "input": json.dumps(r.input), "inputDetails": {"included": True}}
-        if r.status == "SUCCEEDED":
-            out["output"] = json.dumps(r.output)
-            out["outputDetails"] = {"included": True}
-        if r.error is not None:
-            out["error"] = r.error
-        if r.cause is not None:
-            out["cause"] = r.cause
+        r = self.runtime.wait(self._submit(flow, params.get("input", "{}"), params.get("name"), "StartSyncExecution"))
+        out = _described(r)
+        out["stopDate"] = r.stop_ts or r.start_ts
+        out["status"] = r.status if r.status in ("SUCCEEDED", "FAILED") else "TIMED_OUT"
         return out
 
     def describe_execution(self, params: dict[str, Any]) -> dict[str, Any]:
-        handle = self._handle(params.get("executionArn"))
-        r = handle.snapshot()
-        out: dict[str, Any] = {"executionArn": r.execution_arn, "stateMachineArn": r.state_machine_arn,
-                               "name": r.name, "status": r.status, "startDate": r.start_ts,
-                               "input": json.dumps(r.input), "inputDetails": {"included": True}}
-        if r.stop_ts is not None:
-            out["stopDate"] = r.stop_ts
-        if r.status == "SUCCEEDED":
-            out["output"] = json.dumps(r.output)
-            out["outputDetails"] = {"included": True}
-        if r.error is not None:
-            out["error"] = r.error
-        if r.cause is not None:
-            out["cause"] = r.cause
-        return out
+        return _described(self._handle(params.get("executionArn")).snapshot())
 
     def stop_execution(self, params: dict[str, Any]) -> dict[str, Any]:
         handle = self._handle(params.get("executionArn"))
@@ -317,6 +291,23 @@ class StepFunctionsApi:
         except FlowengineError as exc:
             raise ApiError("InvalidOutput", str(exc)) from None
         return {}
+
+
+def _described(r: ExecutionResult) -> dict[str, Any]:
+    """An execution as DescribeExecution (and StartSyncExecution) give it."""
+    out: dict[str, Any] = {"executionArn": r.execution_arn, "stateMachineArn": r.state_machine_arn,
+                           "name": r.name, "status": r.status, "startDate": r.start_ts,
+                           "input": json.dumps(r.input), "inputDetails": {"included": True}}
+    if r.stop_ts is not None:
+        out["stopDate"] = r.stop_ts
+    if r.status == "SUCCEEDED":
+        out["output"] = json.dumps(r.output)
+        out["outputDetails"] = {"included": True}
+    if r.error is not None:
+        out["error"] = r.error
+    if r.cause is not None:
+        out["cause"] = r.cause
+    return out
 
 
 def _loads(text: str) -> Any:
