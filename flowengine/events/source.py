@@ -9,6 +9,7 @@ delivery itself (the recursion guard, starting flows, invoking functions) is the
 
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,34 @@ from flowengine.model.app import App
 if TYPE_CHECKING:
     from flowengine.events.schedules import ScheduleState
     from flowengine.events.sqs import QueuePoller
+
+
+class Wakeup:
+    """A poller's sleep on the runtime's clock: until a time, or until :meth:`notify` (a send
+    to its queue, a write to its table) wakes it first.  Armed by :meth:`start`, on the loop."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._event: asyncio.Event | None = None
+
+    def start(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        if self._event is not None:
+            self._event.set()
+
+    async def sleep(self, until: float | None) -> None:
+        """Until ``until`` (clock time; None: until notified), or a notification."""
+        assert self._event is not None
+        self._event.clear()
+        if until is None:
+            await self._event.wait()
+            return
+        try:
+            await asyncio.wait_for(self._event.wait(), max(0.0, until - self.clock.now()))
+        except TimeoutError:
+            pass
 
 
 class EventError(FlowengineError):

@@ -13,7 +13,7 @@ from typing import Any
 
 from flowengine.events.recursion import Lineage, current_lineage
 from flowengine.events.routing import QueueMapping
-from flowengine.events.source import EventError, EventSource
+from flowengine.events.source import EventError, EventSource, Wakeup
 
 #: Batches of one event source mapping in flight at once (Lambda starts with five pollers).
 SQS_CONCURRENT_BATCHES = 5
@@ -59,48 +59,36 @@ class QueuePoller:
         self.outstanding = 0
         self.in_flight = 0
         self.task: asyncio.Task[Any] | None = None
-        self._wake: asyncio.Event | None = None
+        self._wakeup = Wakeup(runtime.clock)
         self._dead_lettered: set[str] = set()
         dead = runtime.app.resources[mapping.queue].properties.get("dead_letter")
         self.max_receives = int(dead.get("max_receive_count", 3)) if isinstance(dead, dict) else None
         self.dlq = dead.get("queue") if isinstance(dead, dict) else None
 
     def notify(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
+        self._wakeup.notify()
 
     async def run(self) -> None:
         self.task = asyncio.current_task()
-        self._wake = asyncio.Event()
+        self._wakeup.start()
         size = self.mapping.batch_size
         while True:
             self._count()
             if self.in_flight >= SQS_CONCURRENT_BATCHES:
-                await self._sleep(None)
+                await self._wakeup.sleep(None)
                 continue
             messages = self._receive(size)
             if messages and len(messages) < size and self.mapping.batching_window > 0:
                 deadline = self.rt.clock.now() + self.mapping.batching_window
                 while len(messages) < size and self.rt.clock.now() < deadline:
-                    await self._sleep(deadline)
+                    await self._wakeup.sleep(deadline)
                     messages += self._receive(size - len(messages))
             if messages:
                 self.in_flight += 1
                 self.rt._spawn(self._batch(messages), None)
                 continue
             self._count()
-            await self._sleep(self._next_visible())
-
-    async def _sleep(self, until: float | None) -> None:
-        assert self._wake is not None
-        self._wake.clear()
-        if until is None:
-            await self._wake.wait()
-            return
-        try:
-            await asyncio.wait_for(self._wake.wait(), max(0.0, until - self.rt.clock.now()))
-        except TimeoutError:
-            pass
+            await self._wakeup.sleep(self._next_visible())
 
     def _backend(self) -> Any:
         try:

@@ -36,7 +36,7 @@ from flowengine.dsl.streams import table_stream
 from flowengine.events.emulation import ObservedCall
 from flowengine.events.recursion import Lineage, current_lineage
 from flowengine.events.routing import Route, StreamMapping
-from flowengine.events.source import EventError, EventSource
+from flowengine.events.source import EventError, EventSource, Wakeup
 
 #: Retries of a failing batch when the trigger sets no ``maximum_retry_attempts`` (Lambda: until
 #: the records expire, 24 hours later).
@@ -130,7 +130,7 @@ class StreamPoller:
         self.stream_arn = ""
         self.task: asyncio.Task[Any] | None = None
         self._iterator: str | None = None
-        self._wake: asyncio.Event | None = None
+        self._wakeup = Wakeup(runtime.clock)
         self._since = 0.0  # when the oldest pending record was read (the batching window)
 
     def open(self) -> None:
@@ -144,12 +144,11 @@ class StreamPoller:
             ShardIteratorType=self.mapping.starting_position)["ShardIterator"]
 
     def notify(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
+        self._wakeup.notify()
 
     async def run(self) -> None:
         self.task = asyncio.current_task()
-        self._wake = asyncio.Event()
+        self._wakeup.start()
         try:
             await self._poll()
         except Exception as exc:  # noqa: BLE001 - say so, and stop counting as busy
@@ -164,25 +163,14 @@ class StreamPoller:
         while True:
             self._read()
             if not self.pending:
-                await self._sleep(None)
+                await self._wakeup.sleep(None)
                 continue
             if len(self.pending) < size and window > 0:
                 deadline = self._since + window
                 while len(self.pending) < size and self.rt.clock.now() < deadline:
-                    await self._sleep(deadline)
+                    await self._wakeup.sleep(deadline)
                     self._read()
             await self._batch(self.pending[:size])
-
-    async def _sleep(self, until: float | None) -> None:
-        assert self._wake is not None
-        self._wake.clear()
-        if until is None:
-            await self._wake.wait()
-            return
-        try:
-            await asyncio.wait_for(self._wake.wait(), max(0.0, until - self.rt.clock.now()))
-        except TimeoutError:
-            pass
 
     # -- reading ---------------------------------------------------------------------------
 
