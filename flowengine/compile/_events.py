@@ -199,20 +199,30 @@ class TriggerCompiler:
     def _pipe(self, i: int, t: Trigger, queue: str, batch: int | None, window: int | None,
               criteria: dict[str, Any] | None = None) -> None:
         """SAM has no SQS event for state machines: an EventBridge Pipe starts one execution per batch."""
-        name = f"{t.target}{_event_name(t, i)}Pipe"
-        source_params: dict[str, Any] = {}
+        params: dict[str, Any] = {}
         if batch is not None:
-            source_params["BatchSize"] = batch
+            params["BatchSize"] = batch
         if window:
-            source_params["MaximumBatchingWindowInSeconds"] = window
+            params["MaximumBatchingWindowInSeconds"] = window
+        source: dict[str, Any] = {"SqsQueueParameters": params} if params else {}
+        if criteria:
+            source["FilterCriteria"] = criteria
+        self._add_pipe(i, t, (queue, "Arn"),
+                       ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"], source)
+
+    def _add_pipe(self, i: int, t: Trigger, source: tuple[str, str], source_actions: list[str],
+                  source_parameters: dict[str, Any]) -> None:
+        """An EventBridge Pipe from ``source`` (a resource and the attribute that is its ARN) to
+        the trigger's flow, one execution per batch, and its role: ``source_actions`` on the
+        source, StartExecution on the flow."""
+        name = f"{t.target}{_event_name(t, i)}Pipe"
         role = {
             "Type": "AWS::IAM::Role",
             "Properties": {
                 "AssumeRolePolicyDocument": policy_document([{
                     "Effect": "Allow", "Principal": {"Service": "pipes.amazonaws.com"}, "Action": "sts:AssumeRole"}]),
                 "Policies": [{"PolicyName": "source-and-target", "PolicyDocument": policy_document([
-                    {"Effect": "Allow", "Action": ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
-                     "Resource": get_att(queue, "Arn")},
+                    {"Effect": "Allow", "Action": source_actions, "Resource": get_att(*source)},
                     {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": ref(t.target)},
                 ])}],
             },
@@ -221,10 +231,8 @@ class TriggerCompiler:
             "Type": "AWS::Pipes::Pipe",
             "Properties": {
                 "RoleArn": get_att(f"{name}Role", "Arn"),
-                "Source": get_att(queue, "Arn"),
-                **({"SourceParameters": {**({"SqsQueueParameters": source_params} if source_params else {}),
-                                         **({"FilterCriteria": criteria} if criteria else {})}}
-                   if source_params or criteria else {}),
+                "Source": get_att(*source),
+                **({"SourceParameters": source_parameters} if source_parameters else {}),
                 "Target": ref(t.target),
                 "TargetParameters": {"StepFunctionStateMachineParameters": {"InvocationType": "FIRE_AND_FORGET"}},
             },
@@ -286,7 +294,6 @@ class TriggerCompiler:
                      retries: int | None, criteria: dict[str, Any] | None) -> None:
         """SAM has no DynamoDB event for state machines: an EventBridge Pipe from the table's
         stream starts one execution per batch, as for a queue."""
-        name = f"{t.target}{_event_name(t, i)}Pipe"
         params: dict[str, Any] = {"StartingPosition": position}
         if batch is not None:
             params["BatchSize"] = batch
@@ -297,31 +304,9 @@ class TriggerCompiler:
         source: dict[str, Any] = {"DynamoDBStreamParameters": params}
         if criteria:
             source["FilterCriteria"] = criteria
-        role = {
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "AssumeRolePolicyDocument": policy_document([{
-                    "Effect": "Allow", "Principal": {"Service": "pipes.amazonaws.com"}, "Action": "sts:AssumeRole"}]),
-                "Policies": [{"PolicyName": "source-and-target", "PolicyDocument": policy_document([
-                    # what EventBridge Pipes documents for a DynamoDB stream source
-                    {"Effect": "Allow", "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords",
-                                                   "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
-                     "Resource": get_att(table, "StreamArn")},
-                    {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": ref(t.target)},
-                ])}],
-            },
-        }
-        pipe: dict[str, Any] = {
-            "Type": "AWS::Pipes::Pipe",
-            "Properties": {
-                "RoleArn": get_att(f"{name}Role", "Arn"),
-                "Source": get_att(table, "StreamArn"),
-                "SourceParameters": source,
-                "Target": ref(t.target),
-                "TargetParameters": {"StepFunctionStateMachineParameters": {"InvocationType": "FIRE_AND_FORGET"}},
-            },
-        }
-        self.plan.flow_resources.setdefault(t.target, []).extend([(name, pipe), (f"{name}Role", role)])
+        # what EventBridge Pipes documents for a DynamoDB stream source
+        self._add_pipe(i, t, (table, "StreamArn"), ["dynamodb:DescribeStream", "dynamodb:GetRecords",
+                                                           "dynamodb:GetShardIterator", "dynamodb:ListStreams"], source)
 
     def _topic(self, i: int, t: Trigger) -> dict[str, Any] | None:
         topic = self.resource(i, t, "topic")
