@@ -18,6 +18,7 @@ A file that cannot be read, does not parse or has the wrong shape is a :class:`L
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from flowengine.dsl.files import FileProblem, read_text
@@ -106,8 +107,6 @@ def _assignments(path: str, where: str, value: Any) -> dict[str, str]:
 
 
 def _toml_position(message: str) -> tuple[int, int]:
-    import re
-
     m = re.search(r"line (\d+), column (\d+)", message)
     return (int(m.group(1)), int(m.group(2))) if m else (1, 1)
 
